@@ -3,11 +3,14 @@ package broker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,98 +21,133 @@ import (
 // ErrInvalidConfig is wrapped by every error [Start] returns for a bad Config.
 var ErrInvalidConfig = errors.New("broker: invalid config")
 
-// Config describes an embedded broker. The zero value is a loopback-only,
-// authenticated, JetStream-enabled broker on a random port.
+// Config describes a broker node. The zero value is a loopback-only,
+// authenticated, JetStream-enabled, stand-alone broker on a random port,
+// with monitoring off and plain TCP.
 type Config struct {
-	// Host is the client listen address. Default "127.0.0.1".
+	// Host is the client listen address. Default "127.0.0.1" (also when a
+	// ConfigFile does not set one: nats-server's own default would be
+	// 0.0.0.0).
 	Host string
 	// Port is the client port. Default 0, which here means a random free
-	// port (nats-server's own 0 would mean 4222).
+	// port (nats-server's own 0 would mean 4222), unless ConfigFile sets one.
 	Port int
+
 	// User and Password are the credentials every client must present.
-	// Default: a user "procpool" with a random 128-bit password.
+	// Default: a user "procpool" with a random 128-bit password, unless
+	// Token is set or ConfigFile defines its own authorization. With Users,
+	// this user is the unrestricted administrator next to them.
 	User, Password string
-	// StoreDir is the JetStream store directory. Default: a fresh temporary
-	// directory that Shutdown removes. A directory given here is kept.
+	// Token is a single secret every client must present instead of a user
+	// and password (nats.Token, or a URL like nats://TOKEN@host:port).
+	// Default "": user and password. Setting Token together with User,
+	// Password or Users is an error.
+	Token string
+	// Users are additional named users, each with its own password and
+	// optional per-subject permissions; see [CallerPermissions] and
+	// [WorkerPermissions] for the sets recommended for procpool's roles.
+	// Default nil: only User (or Token) may connect.
+	Users []User
+
+	// StoreDir is the JetStream store directory. Default: the ConfigFile's
+	// store_dir, else a fresh temporary directory that Shutdown removes.
+	// A directory given here (or in ConfigFile) is kept, so a file store
+	// survives restarts.
 	StoreDir string
 	// MaxMemory and MaxStore cap JetStream's memory and file storage in
-	// bytes. Default 0: nats-server's defaults (a share of RAM and disk).
+	// bytes. Default 0: the ConfigFile's values, else nats-server's defaults
+	// (a share of RAM and disk).
 	MaxMemory, MaxStore int64
 	// MaxPayload is the largest message the broker accepts, in bytes.
-	// Default 0: nats-server's default of 1 MiB.
+	// Default 0: the ConfigFile's max_payload, else nats-server's 1 MiB.
 	MaxPayload int32
-	// ServerName names the node in logs and in a cluster. Default: random.
+	// ServerName names the node in logs and in a cluster; every node of a
+	// cluster needs a distinct one. Default: the ConfigFile's server_name,
+	// else "procpool-" and 8 random hex digits.
 	ServerName string
-	// Logger receives the server's log lines. Default: slog.Default()
-	// at a level that hides the server's start-up notices.
+
+	// ClusterListen is the "host:port" on which this node accepts routes
+	// from the other nodes of a cluster; port 0 picks a free port (see
+	// [Server.ClusterAddr]). Default "": the ConfigFile's cluster block,
+	// else no cluster.
+	ClusterListen string
+	// ClusterName names the cluster; all nodes must agree. Default: the
+	// ConfigFile's cluster name, else "procpool" when a cluster is configured.
+	ClusterName string
+	// Routes are the other nodes' route URLs ("nats-route://host:port" or
+	// "host:port"); listing every node, this one included, on every node is
+	// the usual layout. JetStream runs clustered (replicated streams, a meta
+	// leader) when Routes is not empty. Default nil: the ConfigFile's routes,
+	// else none (a seed node that others may route to).
+	Routes []string
+	// ClusterUser and ClusterPassword are the credentials routes must
+	// present; they are added to route URLs that carry none. Default "":
+	// routes are not authenticated (use ClusterTLS, which verifies both ends).
+	ClusterUser, ClusterPassword string
+
+	// TLS, when set, makes clients connect over TLS with this configuration
+	// (see [LoadTLS]); with ClientAuth set to tls.RequireAndVerifyClientCert
+	// clients must also present a certificate. In-process connections
+	// ([Server.Connect]) skip TLS. Default nil: the ConfigFile's tls block,
+	// else plain TCP.
+	TLS *tls.Config
+	// ClusterTLS, when set, protects routes; it serves both ends of a route,
+	// so it needs Certificates, ClientCAs and RootCAs (see [LoadClusterTLS];
+	// RootCAs defaults to ClientCAs). Default nil: the ConfigFile's cluster
+	// tls block, else plain TCP.
+	ClusterTLS *tls.Config
+
+	// MonitorPort is the HTTP monitoring port (/varz, /jsz, ...), served on
+	// Host. Default 0: the ConfigFile's http_port, else off; -1 picks a free
+	// port (see [Server.MonitorAddr]).
+	MonitorPort int
+
+	// ConfigFile is a standard nats-server configuration file read first;
+	// the fields above, when set, override what it says. Explicit
+	// authorization (User, Token or Users) replaces the file's
+	// authorization entirely. JetStream is always on and signal handlers
+	// are never installed, whatever the file says. Default "": none.
+	ConfigFile string
+
+	// Logger receives the server's log lines. Default: slog.Default().
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to accept connections.
 	// Default 10s.
 	ReadyTimeout time.Duration
 }
 
-// Server is a running embedded broker.
+// Server is a running broker node.
 type Server struct {
 	ns        *server.Server
 	user      string
 	password  string
+	token     string
 	storeDir  string
 	removeDir bool
 
 	once sync.Once
 }
 
-// Start starts an embedded broker and waits until it accepts connections,
-// or until ctx ends or cfg.ReadyTimeout passes.
+// Start starts a broker node and waits until it accepts connections, or
+// until ctx ends or cfg.ReadyTimeout passes. A clustered node is ready
+// before its cluster has formed: use [Server.JetStreamReady] to wait for a
+// JetStream meta leader.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Port < 0 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("%w: port %d out of range", ErrInvalidConfig, cfg.Port)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if (cfg.User == "") != (cfg.Password == "") {
-		return nil, fmt.Errorf("%w: user and password go together", ErrInvalidConfig)
-	}
-	if cfg.MaxMemory < 0 || cfg.MaxStore < 0 || cfg.MaxPayload < 0 || cfg.ReadyTimeout < 0 {
-		return nil, fmt.Errorf("%w: negative limit", ErrInvalidConfig)
-	}
-	s := &Server{user: cfg.User, password: cfg.Password, storeDir: cfg.StoreDir}
-	if s.user == "" {
-		s.user, s.password = "procpool", randomHex(16)
-	}
-	if s.storeDir == "" {
-		dir, err := os.MkdirTemp("", "procpool-broker-")
-		if err != nil {
-			return nil, fmt.Errorf("broker: store dir: %w", err)
+	opts := &server.Options{}
+	if cfg.ConfigFile != "" {
+		var err error
+		if opts, err = loadConfigFile(cfg.ConfigFile); err != nil {
+			return nil, err
 		}
-		s.storeDir, s.removeDir = dir, true
 	}
-	host := cfg.Host
-	if host == "" {
-		host = "127.0.0.1"
+	s := &Server{}
+	if err := s.configure(opts, &cfg); err != nil {
+		return nil, err
 	}
-	port := cfg.Port
-	if port == 0 {
-		port = server.RANDOM_PORT
-	}
-	name := cfg.ServerName
-	if name == "" {
-		name = "procpool-" + randomHex(4)
-	}
-	opts := &server.Options{
-		ServerName:         name,
-		Host:               host,
-		Port:               port,
-		NoSigs:             true,
-		Username:           s.user,
-		Password:           s.password,
-		JetStream:          true,
-		StoreDir:           s.storeDir,
-		JetStreamMaxMemory: cfg.MaxMemory,
-		JetStreamMaxStore:  cfg.MaxStore,
-		MaxPayload:         cfg.MaxPayload,
-		// Procpool's own clients reconnect; a slow one should not be cut
-		// off while a worker is busy.
-		WriteDeadline: 10 * time.Second,
-	}
+
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		s.cleanup()
@@ -119,7 +157,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	ns.SetLoggerV2(slogAdapter{logger.With("component", "broker")}, false, false, false)
+	// nats-server reports start-up failures (port in use, JetStream
+	// refusing to start) through Fatalf and carries on; catch the first one
+	// so that Start fails at once with the reason instead of timing out.
+	fatal := make(chan string, 1)
+	ns.SetLoggerV2(slogAdapter{l: logger.With("component", "broker"), fatal: fatal}, false, false, false)
 	s.ns = ns
 	ns.Start()
 
@@ -127,42 +169,175 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	ready := make(chan bool, 1)
-	go func() { ready <- ns.ReadyForConnections(timeout) }()
-	select {
-	case ok := <-ready:
-		if !ok {
+	// Poll in short steps so that a fatal start-up error or the end of ctx
+	// is noticed at once, and no goroutine outlives Start.
+	deadline := time.Now().Add(timeout)
+	for !ns.ReadyForConnections(50 * time.Millisecond) {
+		select {
+		case msg := <-fatal:
+			s.Shutdown()
+			return nil, fmt.Errorf("broker: start: %s", msg)
+		case <-ctx.Done():
+			s.Shutdown()
+			return nil, fmt.Errorf("broker: start: %w", ctx.Err())
+		default:
+		}
+		if time.Now().After(deadline) {
 			s.Shutdown()
 			return nil, fmt.Errorf("broker: not ready after %s", timeout)
 		}
-	case <-ctx.Done():
+	}
+	select {
+	case msg := <-fatal:
 		s.Shutdown()
-		return nil, fmt.Errorf("broker: start: %w", ctx.Err())
+		return nil, fmt.Errorf("broker: start: %s", msg)
+	default:
 	}
 	return s, nil
 }
 
-// ClientURL is the URL clients dial, without credentials.
+// validate checks cfg on its own, before any file is read.
+func (cfg *Config) validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, a...)...)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return bad("port %d out of range", cfg.Port)
+	}
+	if cfg.Host != "" && net.ParseIP(cfg.Host) == nil && !validHostname(cfg.Host) {
+		return bad("host %q is not an IP address or host name", cfg.Host)
+	}
+	if cfg.MonitorPort < -1 || cfg.MonitorPort > 65535 {
+		return bad("monitor port %d out of range (0 off, -1 random)", cfg.MonitorPort)
+	}
+	if cfg.MaxMemory < 0 || cfg.MaxStore < 0 || cfg.MaxPayload < 0 || cfg.ReadyTimeout < 0 {
+		return bad("negative limit")
+	}
+	if cfg.ServerName != "" && !validName(cfg.ServerName) {
+		return bad("server name %q: use letters, digits, '-', '_' and '.'", cfg.ServerName)
+	}
+	if cfg.ConfigFile != "" {
+		if _, err := os.Stat(cfg.ConfigFile); err != nil {
+			return bad("config file: %v", err)
+		}
+	}
+	if err := cfg.validateAuth(); err != nil {
+		return err
+	}
+	if err := cfg.validateTLS(); err != nil {
+		return err
+	}
+	return cfg.validateCluster()
+}
+
+// configure turns cfg into opts, on top of what a config file put there.
+func (s *Server) configure(opts *server.Options, cfg *Config) error {
+	if cfg.Host != "" {
+		opts.Host = cfg.Host
+	} else if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if cfg.Port != 0 {
+		opts.Port = cfg.Port
+	} else if opts.Port == 0 {
+		opts.Port = server.RANDOM_PORT
+	}
+	if cfg.ServerName != "" {
+		opts.ServerName = cfg.ServerName
+	} else if opts.ServerName == "" {
+		opts.ServerName = "procpool-" + randomHex(4)
+	}
+	opts.NoSigs = true
+	opts.JetStream = true
+	if cfg.MaxMemory != 0 {
+		opts.JetStreamMaxMemory = cfg.MaxMemory
+	}
+	if cfg.MaxStore != 0 {
+		opts.JetStreamMaxStore = cfg.MaxStore
+	}
+	if cfg.MaxPayload != 0 {
+		opts.MaxPayload = cfg.MaxPayload
+	}
+	if opts.WriteDeadline == 0 {
+		// Procpool's own clients reconnect; a slow one should not be cut
+		// off while a worker is busy.
+		opts.WriteDeadline = 10 * time.Second
+	}
+	if cfg.MonitorPort != 0 {
+		opts.HTTPPort = cfg.MonitorPort
+	}
+	s.applyAuth(opts, cfg)
+	if err := applyCluster(opts, cfg); err != nil {
+		return err
+	}
+	applyTLS(opts, cfg)
+
+	switch {
+	case cfg.StoreDir != "":
+		opts.StoreDir = cfg.StoreDir
+	case opts.StoreDir != "":
+	default:
+		dir, err := os.MkdirTemp("", "procpool-broker-")
+		if err != nil {
+			return fmt.Errorf("broker: store dir: %w", err)
+		}
+		opts.StoreDir, s.removeDir = dir, true
+	}
+	s.storeDir = opts.StoreDir
+	return nil
+}
+
+// ClientURL is the URL clients dial, without credentials ("tls://" when
+// clients must use TLS).
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
-// User is the user name clients must present.
+// Name is the node's server name.
+func (s *Server) Name() string { return s.ns.Name() }
+
+// User is the user name clients must present; "" with Token or with a
+// ConfigFile's users.
 func (s *Server) User() string { return s.user }
 
 // Password is the password clients must present. Hand it to child
 // processes over stdin or an inherited file, never on a command line.
 func (s *Server) Password() string { return s.password }
 
+// Token is the token clients must present; "" unless Config.Token (or the
+// ConfigFile's authorization token) is in use. Treat it like [Server.Password].
+func (s *Server) Token() string { return s.token }
+
 // StoreDir is the JetStream store directory in use.
 func (s *Server) StoreDir() string { return s.storeDir }
 
-// Connect opens an in-process connection to the broker (no TCP hop), with
-// the broker's credentials and the given options applied after them.
+// MonitorAddr is the "host:port" of the HTTP monitoring endpoint, or ""
+// when monitoring is off.
+func (s *Server) MonitorAddr() string {
+	if a := s.ns.MonitorAddr(); a != nil {
+		return net.JoinHostPort(hostOf(a.IP), strconv.Itoa(a.Port))
+	}
+	return ""
+}
+
+// Connect opens an in-process connection to the broker (no TCP hop, no
+// TLS), with the broker's credentials and the given options applied after
+// them. With a ConfigFile whose users the broker does not know, pass
+// credentials in opts.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	all := append([]nats.Option{
-		nats.InProcessServer(s.ns),
-		nats.UserInfo(s.user, s.password),
-	}, opts...)
-	return nats.Connect(s.ClientURL(), all...)
+	all := []nats.Option{nats.InProcessServer(s.ns)}
+	switch {
+	case s.token != "":
+		all = append(all, nats.Token(s.token))
+	case s.user != "":
+		all = append(all, nats.UserInfo(s.user, s.password))
+	}
+	all = append(all, opts...)
+	// The scheme decides whether nats.go insists on TLS; the in-process
+	// pipe needs none.
+	url := "nats://127.0.0.1"
+	if a, ok := s.ns.Addr().(*net.TCPAddr); ok {
+		url = "nats://" + net.JoinHostPort(hostOf(a.IP), strconv.Itoa(a.Port))
+	}
+	return nats.Connect(url, all...)
 }
 
 // Shutdown stops the broker, waits for it to finish and removes a store
@@ -189,4 +364,42 @@ func randomHex(n int) string {
 		panic("broker: crypto/rand: " + err.Error())
 	}
 	return hex.EncodeToString(b)
+}
+
+// validName reports whether s is a safe server, cluster or user name.
+func validName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func validHostname(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// hostOf returns the host to dial for a listener bound to ip: loopback
+// when bound to every address.
+func hostOf(ip net.IP) string {
+	if ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	return "127.0.0.1"
 }

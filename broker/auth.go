@@ -1,0 +1,238 @@
+package broker
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// User is a named broker user. Give each role its own user: the pool's
+// callers one set of permissions, remote workers a narrower one.
+type User struct {
+	// Name is the user name; letters, digits, '-', '_' and '.'.
+	Name string
+	// Password is the user's password; required.
+	Password string
+	// Permissions restrict what the user may publish and subscribe to.
+	// Default nil: everything.
+	Permissions *Permissions
+}
+
+// Permissions restrict a user's subjects. Subjects may use the NATS
+// wildcards "*" and ">". A deny rule wins over an allow rule.
+type Permissions struct {
+	// Publish governs the subjects the user may publish to (and so the
+	// JetStream API calls it may make, which are publishes on "$JS.API.>").
+	Publish SubjectRules
+	// Subscribe governs the subjects the user may subscribe to.
+	Subscribe SubjectRules
+	// AllowResponses lets the user publish one reply to the reply subject
+	// of each request it received, whatever Publish says.
+	AllowResponses bool
+}
+
+// SubjectRules is an allow list and a deny list of subjects.
+type SubjectRules struct {
+	// Allow lists the subjects permitted. Default nil: all, except Deny.
+	Allow []string
+	// Deny lists the subjects refused, even when Allow matches them.
+	Deny []string
+}
+
+// jsAdminDeny are JetStream API calls that act on the whole server or
+// account; neither role needs them.
+var jsAdminDeny = []string{
+	"$JS.API.ACCOUNT.PURGE.>",
+	"$JS.API.SERVER.>",
+	"$JS.API.META.>",
+}
+
+// jsWorkerDeny are the JetStream API calls that destroy or leak data held
+// for the pool; a worker never needs them.
+var jsWorkerDeny = []string{
+	"$JS.API.STREAM.DELETE.>",
+	"$JS.API.STREAM.PURGE.>",
+	"$JS.API.STREAM.UPDATE.>",
+	"$JS.API.STREAM.MSG.DELETE.>",
+	"$JS.API.STREAM.SNAPSHOT.>",
+	"$JS.API.STREAM.RESTORE.>",
+	"$JS.API.STREAM.PEER.REMOVE.>",
+	"$JS.API.STREAM.LEADER.STEPDOWN.>",
+	"$JS.API.CONSUMER.LEADER.STEPDOWN.>",
+}
+
+// CallerPermissions returns the permissions recommended for a credential
+// that submits work to the pool named pool (a program calling pool.New
+// with WithBroker): publish on the pool's subjects ("procpool.<pool>.>":
+// tasks, control, queues, pipes), the JetStream API ("$JS.API.>", stream
+// management included, but no account purge or server/meta operations)
+// and acks ("$JS.ACK.>"); subscribe on the pool's subjects and on its own
+// reply inboxes only; reply once to requests it receives.
+//
+// inboxPrefix is the caller connection's inbox prefix, set with
+// nats.CustomInboxPrefix; it must be unique per caller and literal, for
+// example "_INBOX.caller-1", so that workers can be kept off it.
+func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
+	if err := checkRole(pool, inboxPrefix); err != nil {
+		return Permissions{}, err
+	}
+	return Permissions{
+		Publish: SubjectRules{
+			Allow: []string{"procpool." + pool + ".>", "$JS.API.>", "$JS.ACK.>"},
+			Deny:  append([]string(nil), jsAdminDeny...),
+		},
+		Subscribe: SubjectRules{
+			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".>"},
+		},
+		AllowResponses: true,
+	}, nil
+}
+
+// WorkerPermissions returns the permissions recommended for a remote
+// worker of the pool named pool: publish on the pool's subjects, on reply
+// inboxes ("_INBOX.>", where results go to callers), on the JetStream API
+// to fetch tasks and read queues, and on acks ("$JS.ACK.>"); but never the
+// API calls that delete, purge, update, snapshot or restore a stream
+// (such as "$JS.API.STREAM.DELETE.>"), nor account and server operations.
+// It may subscribe only to the pool's subjects and to its own inboxes, so
+// it cannot read another caller's results.
+//
+// inboxPrefix is the worker connection's inbox prefix, set with
+// nats.CustomInboxPrefix; it must be literal and not a prefix of a
+// caller's, for example "_INBOX.worker-7".
+func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
+	if err := checkRole(pool, inboxPrefix); err != nil {
+		return Permissions{}, err
+	}
+	deny := append(append([]string(nil), jsWorkerDeny...), jsAdminDeny...)
+	return Permissions{
+		Publish: SubjectRules{
+			Allow: []string{"procpool." + pool + ".>", "_INBOX.>", "$JS.API.>", "$JS.ACK.>"},
+			Deny:  deny,
+		},
+		Subscribe: SubjectRules{
+			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".>"},
+		},
+	}, nil
+}
+
+func checkRole(pool, inboxPrefix string) error {
+	if pool == "" || strings.ContainsAny(pool, ".*> \t\r\n") {
+		return fmt.Errorf("%w: pool name %q must be one literal subject token", ErrInvalidConfig, pool)
+	}
+	if !server.IsValidLiteralSubject(inboxPrefix) || inboxPrefix == "_INBOX" {
+		return fmt.Errorf("%w: inbox prefix %q must be a literal subject narrower than _INBOX", ErrInvalidConfig, inboxPrefix)
+	}
+	return nil
+}
+
+// validateAuth checks the authentication fields of cfg.
+func (cfg *Config) validateAuth() error {
+	if (cfg.User == "") != (cfg.Password == "") {
+		return fmt.Errorf("%w: user and password go together", ErrInvalidConfig)
+	}
+	if cfg.Token != "" && (cfg.User != "" || len(cfg.Users) > 0) {
+		return fmt.Errorf("%w: token and user/password authentication are exclusive", ErrInvalidConfig)
+	}
+	if strings.ContainsAny(cfg.Token, " \t\r\n") {
+		return fmt.Errorf("%w: token contains white space", ErrInvalidConfig)
+	}
+	if cfg.User != "" && !validName(cfg.User) {
+		return fmt.Errorf("%w: user name %q: use letters, digits, '-', '_' and '.'", ErrInvalidConfig, cfg.User)
+	}
+	seen := map[string]bool{cfg.User: true}
+	if cfg.User == "" {
+		seen[defaultUser] = true
+	}
+	for i, u := range cfg.Users {
+		switch {
+		case !validName(u.Name):
+			return fmt.Errorf("%w: users[%d]: name %q: use letters, digits, '-', '_' and '.'", ErrInvalidConfig, i, u.Name)
+		case seen[u.Name]:
+			return fmt.Errorf("%w: users[%d]: name %q used twice (or by the administrator)", ErrInvalidConfig, i, u.Name)
+		case u.Password == "":
+			return fmt.Errorf("%w: users[%d] %q: no password", ErrInvalidConfig, i, u.Name)
+		}
+		seen[u.Name] = true
+		if err := u.Permissions.validate(); err != nil {
+			return fmt.Errorf("%w: users[%d] %q: %v", ErrInvalidConfig, i, u.Name, err)
+		}
+	}
+	return nil
+}
+
+func (p *Permissions) validate() error {
+	if p == nil {
+		return nil
+	}
+	for _, list := range [][]string{p.Publish.Allow, p.Publish.Deny, p.Subscribe.Allow, p.Subscribe.Deny} {
+		for _, subj := range list {
+			if !server.IsValidSubject(subj) {
+				return fmt.Errorf("invalid subject %q in permissions", subj)
+			}
+		}
+	}
+	return nil
+}
+
+// defaultUser is the administrator's name when Config.User is empty.
+const defaultUser = "procpool"
+
+// applyAuth sets the authorization options and the credentials Connect
+// uses. Without explicit authorization, a ConfigFile's is kept.
+func (s *Server) applyAuth(opts *server.Options, cfg *Config) {
+	explicit := cfg.Token != "" || cfg.User != "" || len(cfg.Users) > 0
+	fromFile := opts.Username != "" || opts.Authorization != "" || len(opts.Users) > 0 ||
+		len(opts.Nkeys) > 0 || len(opts.TrustedKeys) > 0 || len(opts.TrustedOperators) > 0
+	if !explicit && fromFile {
+		s.user, s.password, s.token = opts.Username, opts.Password, opts.Authorization
+		return
+	}
+	opts.Username, opts.Password, opts.Authorization = "", "", ""
+	opts.Users, opts.Nkeys, opts.NoAuthUser = nil, nil, ""
+	if cfg.Token != "" {
+		s.token = cfg.Token
+		opts.Authorization = cfg.Token
+		return
+	}
+	s.user, s.password = cfg.User, cfg.Password
+	if s.user == "" {
+		s.user, s.password = defaultUser, randomHex(16)
+	}
+	if len(cfg.Users) == 0 {
+		opts.Username, opts.Password = s.user, s.password
+		return
+	}
+	// nats-server ignores the single user when there is a users list, so
+	// the administrator joins the list, unrestricted.
+	opts.Users = append(opts.Users, &server.User{Username: s.user, Password: s.password})
+	for _, u := range cfg.Users {
+		opts.Users = append(opts.Users, &server.User{
+			Username:    u.Name,
+			Password:    u.Password,
+			Permissions: u.Permissions.server(),
+		})
+	}
+}
+
+// server maps p onto nats-server's permissions.
+func (p *Permissions) server() *server.Permissions {
+	if p == nil {
+		return nil
+	}
+	rules := func(r SubjectRules) *server.SubjectPermission {
+		if len(r.Allow) == 0 && len(r.Deny) == 0 {
+			return nil
+		}
+		return &server.SubjectPermission{
+			Allow: append([]string(nil), r.Allow...),
+			Deny:  append([]string(nil), r.Deny...),
+		}
+	}
+	sp := &server.Permissions{Publish: rules(p.Publish), Subscribe: rules(p.Subscribe)}
+	if p.AllowResponses {
+		sp.Response = &server.ResponsePermission{MaxMsgs: 1}
+	}
+	return sp
+}

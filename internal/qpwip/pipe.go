@@ -1,0 +1,312 @@
+package pool
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/procpool/procpool/internal/wire"
+)
+
+const (
+	pipeStreamPrefix = "PROCPOOL_P_"
+	pipeSubjectPref  = "procpool.pipe."
+	// pipeEOFHeader marks the end-of-stream message an end sends on Close.
+	pipeEOFHeader = "Procpool-Pipe-Eof"
+	// pipePrefetch is how many messages an end fetches ahead of Recv.
+	pipePrefetch = 512
+	// pipeSendWindow is how many sends may await acknowledgement.
+	pipeSendWindow = 1024
+)
+
+// PipeEnd is one end of a duplex, ordered pipe of T (Python's
+// multiprocessing.Pipe): what one end sends, the other receives, in order.
+// Make a pipe with [NewPipe] and hand one end's [PipeEnd.Name] to another
+// process, which opens it with [OpenPipe].
+//
+// A pipe is a JetStream stream PROCPOOL_P_<id> with interest retention and
+// two subjects, procpool.pipe.<id>.a and .b: end a sends on .a and reads .b
+// through the durable consumer "a", and the other way round. Both consumers
+// exist from NewPipe on, so nothing sent before the other end is opened is
+// lost, and a message leaves the stream once its reader fetched it. An end
+// is meant for one reader at a time. A PipeEnd is safe for concurrent use.
+type PipeEnd[T any] struct {
+	id      string
+	end     string // "a" or "b"
+	stream  string
+	subject string // where this end sends
+	nc      *nats.Conn
+	js      jetstream.JetStream
+
+	pub  *publisher
+	pull *puller
+
+	mu      sync.Mutex // guards peerEOF
+	peerEOF bool
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+	closeErr  error
+}
+
+// NewPipe creates a pipe and returns its two ends, both on nc. Either end
+// may be closed here and opened by name elsewhere: pass its Name to another
+// process, which calls [OpenPipe].
+func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T], error) {
+	if nc == nil {
+		return nil, nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
+	}
+	var rnd [12]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, nil, fmt.Errorf("pool: new pipe: %w", err)
+	}
+	id := hex.EncodeToString(rnd[:])
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pool: new pipe: %w", err)
+	}
+	stream := pipeStreamPrefix + id
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+		Name:      stream,
+		Subjects:  []string{pipeSubjectPref + id + ".a", pipeSubjectPref + id + ".b"},
+		Retention: jetstream.InterestPolicy,
+		Storage:   jetstream.MemoryStorage,
+		MaxMsgs:   -1,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("pool: new pipe: create stream: %w", err)
+	}
+	for _, end := range []string{"a", "b"} {
+		_, err = js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
+			Durable:       end,
+			FilterSubject: pipeSubjectPref + id + "." + peerOf(end),
+			AckPolicy:     jetstream.AckNonePolicy,
+			MaxWaiting:    16,
+		})
+		if err != nil {
+			_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
+			return nil, nil, fmt.Errorf("pool: new pipe: create consumer: %w", err)
+		}
+	}
+	a, err := openEnd[T](nc, id, "a")
+	if err != nil {
+		_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
+		return nil, nil, err
+	}
+	b, err := openEnd[T](nc, id, "b")
+	if err != nil {
+		_ = a.Close()
+		_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// OpenPipe opens the pipe end called name (the [PipeEnd.Name] of an end
+// made by [NewPipe]) on nc, typically in another process. Opening an end
+// that was closed, or whose pipe was deleted, is an error.
+func OpenPipe[T any](ctx context.Context, nc *nats.Conn, name string) (*PipeEnd[T], error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
+	}
+	id, end, err := parsePipeName(name)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("pool: open pipe %q: %w", name, err)
+	}
+	if _, err := js.Consumer(ctx, pipeStreamPrefix+id, end); err != nil {
+		return nil, fmt.Errorf("pool: open pipe %q: not found or closed: %w", name, err)
+	}
+	return openEnd[T](nc, id, end)
+}
+
+func openEnd[T any](nc *nats.Conn, id, end string) (*PipeEnd[T], error) {
+	p := &PipeEnd[T]{
+		id:      id,
+		end:     end,
+		stream:  pipeStreamPrefix + id,
+		subject: pipeSubjectPref + id + "." + end,
+		nc:      nc,
+	}
+	var err error
+	p.pub, err = newPublisher(nc, pipeSendWindow)
+	if err != nil {
+		return nil, fmt.Errorf("pool: open pipe %q: %w", p.Name(), err)
+	}
+	p.js = p.pub.js
+	// AckNone: a fetched message is gone from the stream, never redelivered.
+	p.pull = newPuller(nc, p.stream, end, pipePrefetch, 0, false)
+	return p, nil
+}
+
+func peerOf(end string) string {
+	if end == "a" {
+		return "b"
+	}
+	return "a"
+}
+
+// parsePipeName splits "<id>.a" or "<id>.b".
+func parsePipeName(name string) (id, end string, err error) {
+	id, end, ok := strings.Cut(name, ".")
+	if !ok || (end != "a" && end != "b") {
+		return "", "", fmt.Errorf("%w: pipe end name %q: want <id>.a or <id>.b", ErrInvalidArgument, name)
+	}
+	if err := validName("pipe", id); err != nil {
+		return "", "", err
+	}
+	return id, end, nil
+}
+
+// Name returns this end's name, "<pipe id>.a" or "<pipe id>.b", which
+// another process passes to [OpenPipe] to open this end.
+func (p *PipeEnd[T]) Name() string { return p.id + "." + p.end }
+
+// Send sends v to the other end. It returns once v is sent, with a bounded
+// window of sends awaiting the broker's acknowledgement; if the broker
+// refused one of them, a later Send or Close returns that error and the
+// value given to that call is not sent. Send on a closed end returns
+// [ErrClosed]. Sending after the other end closed is not detected: the value
+// is dropped.
+func (p *PipeEnd[T]) Send(ctx context.Context, v T) error {
+	if p.closed.Load() {
+		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), ErrClosed)
+	}
+	data, err := wire.Encode(v)
+	if err != nil {
+		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
+	}
+	if err := p.pub.publish(ctx, &nats.Msg{Subject: p.subject, Data: data}); err != nil {
+		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
+	}
+	return nil
+}
+
+// Recv returns the next value the other end sent, waiting until there is
+// one or ctx ends. After the other end closed and every value it sent before
+// was received, Recv returns io.EOF. Recv on a closed end returns
+// [ErrClosed].
+func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
+	var zero T
+	if p.closed.Load() {
+		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), ErrClosed)
+	}
+	p.mu.Lock()
+	if p.peerEOF {
+		p.mu.Unlock()
+		return zero, io.EOF
+	}
+	p.mu.Unlock()
+	m, err := p.pull.next(ctx, true)
+	if err != nil {
+		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+	}
+	if isEOF(m) {
+		p.mu.Lock()
+		p.peerEOF = true
+		p.mu.Unlock()
+		return zero, io.EOF
+	}
+	v, err := wire.Decode[T](m.Data)
+	if err != nil {
+		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+	}
+	return v, nil
+}
+
+func isEOF(m *nats.Msg) bool {
+	return len(m.Data) == 0 && m.Header != nil && m.Header.Get(pipeEOFHeader) != ""
+}
+
+// Poll reports whether Recv would return without waiting: a value or the
+// end of the stream is there, or the end is closed. It waits up to timeout
+// for that; a timeout <= 0 only looks at what this end already fetched.
+func (p *PipeEnd[T]) Poll(timeout time.Duration) bool {
+	if p.closed.Load() {
+		return true
+	}
+	p.mu.Lock()
+	eof := p.peerEOF
+	p.mu.Unlock()
+	if eof {
+		return true
+	}
+	return p.pull.poll(timeout)
+}
+
+// Close closes this end: it waits (at most 10s) for its sends to be
+// acknowledged, then sends the end-of-stream marker after which the other
+// end's Recv returns io.EOF, and stops receiving. Values sent to this end
+// and not yet received are dropped. When both ends are closed, the pipe's
+// stream is deleted. Close is idempotent.
+func (p *PipeEnd[T]) Close() error {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		var errs []error
+		if err := p.pub.flush(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		eof := &nats.Msg{Subject: p.subject, Header: nats.Header{pipeEOFHeader: []string{"1"}}}
+		if err := p.pub.publishSync(ctx, eof); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) &&
+			!errors.Is(err, jetstream.ErrNoStreamResponse) {
+			errs = append(errs, fmt.Errorf("send end of stream: %w", err))
+		}
+		p.pub.close()
+		p.pull.close()
+		// This end reads no more: drop its consumer. Whichever end finds
+		// the other's consumer gone as well deletes the stream.
+		err := p.js.DeleteConsumer(ctx, p.stream, p.end)
+		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			errs = append(errs, fmt.Errorf("delete consumer: %w", err))
+		}
+		_, err = p.js.Consumer(ctx, p.stream, peerOf(p.end))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			err = p.js.DeleteStream(ctx, p.stream)
+			if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				errs = append(errs, fmt.Errorf("delete stream: %w", err))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			p.closeErr = fmt.Errorf("pool: pipe %s: close: %w", p.Name(), err)
+		}
+	})
+	return p.closeErr
+}
+
+// DeletePipe deletes the pipe one of whose ends is called name, whatever
+// state its ends are in: ends still open then fail. Use it to clean up
+// after a process that died without closing its end. Deleting a pipe that
+// does not exist is not an error.
+func DeletePipe(ctx context.Context, nc *nats.Conn, name string) error {
+	if nc == nil {
+		return fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
+	}
+	id, _, err := parsePipeName(name)
+	if err != nil {
+		return err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("pool: delete pipe %q: %w", name, err)
+	}
+	err = js.DeleteStream(ctx, pipeStreamPrefix+id)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("pool: delete pipe %q: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,720 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// ErrQueueEmpty is returned by [Queue.GetTimeout] when no item came in time
+// (Python's queue.Empty).
+var ErrQueueEmpty = errors.New("pool: queue empty")
+
+const (
+	queueStreamPrefix = "PROCPOOL_Q_"
+	queueSubjectPref  = "procpool.queue."
+	queueConsumer     = "getters"
+
+	// pullExpires bounds one pull request; an idle Get renews it.
+	pullExpires = 5 * time.Second
+	// pullLostAfter is how long past its expiry a pull request with no
+	// answer is taken as lost (e.g. across a reconnect) and asked again.
+	pullLostAfter = 2 * time.Second
+	// closeTimeout bounds the waits in Close, which takes no context.
+	closeTimeout = 10 * time.Second
+	// asyncAckTimeout fails a put whose acknowledgement never comes.
+	asyncAckTimeout = 30 * time.Second
+	// stallPoll is how often a Put blocked on a full window checks its ctx.
+	stallPoll = 50 * time.Millisecond
+)
+
+// Queue is a FIFO queue of T shared by every process that opens it by name
+// (Python's multiprocessing.Queue): the parent, local workers and workers on
+// other hosts, each with its own *nats.Conn. Each item is delivered to
+// exactly one getter; an item taken by a getter that dies before its Get
+// returned goes back to the queue after the queue's ack wait.
+//
+// It is a JetStream work-queue stream PROCPOOL_Q_<name> on the subject
+// procpool.queue.<name>, read through one durable pull consumer that all
+// getters share. A Queue value is a handle: it is safe for concurrent use,
+// and Close releases the handle, not the queue (see [Queue.Delete]).
+type Queue[T any] struct {
+	name    string
+	stream  string
+	subject string
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	bounded bool
+
+	pub  *publisher
+	pull *puller
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+	closeErr  error
+}
+
+// NewQueue creates the queue called name, or opens it if it exists. The
+// name may hold only letters, digits, '_' and '-'. Options that shape the
+// queue (see [QueueOption]) apply only when this call creates it.
+func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...QueueOption) (*Queue[T], error) {
+	if nc == nil {
+		return nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
+	}
+	if err := validName("queue", name); err != nil {
+		return nil, err
+	}
+	o := defaultQueueOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	q := &Queue[T]{
+		name:    name,
+		stream:  queueStreamPrefix + name,
+		subject: queueSubjectPref + name,
+		nc:      nc,
+	}
+	var err error
+	q.pub, err = newPublisher(nc, o.putWindow)
+	if err != nil {
+		return nil, fmt.Errorf("pool: queue %q: %w", name, err)
+	}
+	q.js = q.pub.js
+	stream, err := q.openStream(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	info := stream.CachedInfo()
+	q.bounded = info.Config.MaxMsgs > 0
+	cons, err := openConsumer(ctx, q.js, q.stream, jetstream.ConsumerConfig{
+		Durable:       queueConsumer,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       o.ackWait,
+		MaxDeliver:    -1,
+		MaxAckPending: -1,
+		Replicas:      o.replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pool: queue %q: open consumer: %w", name, err)
+	}
+	ackWait := cons.CachedInfo().Config.AckWait
+	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, ackWait/2, true)
+	return q, nil
+}
+
+func (q *Queue[T]) openStream(ctx context.Context, o queueOptions) (jetstream.Stream, error) {
+	s, err := q.js.Stream(ctx, q.stream)
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("pool: queue %q: %w", q.name, err)
+	}
+	cfg := jetstream.StreamConfig{
+		Name:      q.stream,
+		Subjects:  []string{q.subject},
+		Retention: jetstream.WorkQueuePolicy,
+		Storage:   jetstream.MemoryStorage,
+		Replicas:  o.replicas,
+		MaxMsgs:   -1,
+	}
+	if o.file {
+		cfg.Storage = jetstream.FileStorage
+	}
+	if o.maxSize > 0 {
+		cfg.MaxMsgs = int64(o.maxSize)
+		cfg.Discard = jetstream.DiscardNew
+	}
+	s, err = q.js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		// Another process created it first, with other options.
+		s, err = q.js.Stream(ctx, q.stream)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pool: queue %q: create stream: %w", q.name, err)
+	}
+	return s, nil
+}
+
+// openConsumer returns the durable consumer cfg.Durable, creating it with
+// cfg if it does not exist. An existing consumer is used as it is.
+func openConsumer(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	c, err := js.Consumer(ctx, stream, cfg.Durable)
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, err
+	}
+	c, err = js.CreateConsumer(ctx, stream, cfg)
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		c, err = js.Consumer(ctx, stream, cfg.Durable)
+	}
+	return c, err
+}
+
+// Name returns the queue's name, which other processes pass to [NewQueue]
+// to open it.
+func (q *Queue[T]) Name() string { return q.name }
+
+// Put adds v to the end of the queue. On an unbounded queue Put returns once
+// v is sent, with up to the put window (see [WithPutWindow]) of items
+// awaiting the broker's acknowledgement; if the broker refused one of them,
+// that error is returned by a later Put, [Queue.Flush] or [Queue.Close], and
+// the item given to that call is not queued. On a bounded queue (see
+// [WithMaxSize]) Put returns once the broker stored v, waiting while the
+// queue is full. Put honours ctx throughout.
+func (q *Queue[T]) Put(ctx context.Context, v T) error {
+	if q.closed.Load() {
+		return fmt.Errorf("pool: queue %q: put: %w", q.name, ErrClosed)
+	}
+	data, err := wire.Encode(v)
+	if err != nil {
+		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
+	}
+	if q.bounded {
+		err = q.putBounded(ctx, data)
+	} else {
+		err = q.pub.publish(ctx, &nats.Msg{Subject: q.subject, Data: data})
+	}
+	if err != nil {
+		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
+	}
+	return nil
+}
+
+func (q *Queue[T]) putBounded(ctx context.Context, data []byte) error {
+	backoff := time.Millisecond
+	for {
+		_, err := q.js.Publish(ctx, q.subject, data)
+		if err == nil || !isStreamFull(err) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 25*time.Millisecond)
+	}
+}
+
+// isStreamFull reports whether err is the broker refusing a message because
+// a DiscardNew stream is at its limit.
+func isStreamFull(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	// 10077: JSStreamStoreFailedF, "maximum messages exceeded" and friends.
+	return apiErr.ErrorCode == 10077
+}
+
+// Flush waits until the broker has acknowledged every item this handle put,
+// and reports a put the broker refused.
+func (q *Queue[T]) Flush(ctx context.Context) error {
+	if err := q.pub.flush(ctx); err != nil {
+		return fmt.Errorf("pool: queue %q: flush: %w", q.name, err)
+	}
+	return nil
+}
+
+// Get removes and returns the item at the head of the queue, waiting until
+// there is one or ctx ends. An item that cannot be decoded as T is removed
+// from the queue and reported as an error.
+func (q *Queue[T]) Get(ctx context.Context) (T, error) {
+	v, _, err := q.get(ctx, true)
+	return v, err
+}
+
+// GetTimeout is Get that waits at most timeout (Python's get(timeout=...)):
+// it returns [ErrQueueEmpty] if no item came in time. A timeout <= 0 does not
+// wait for the broker: it returns an item only if this handle already holds
+// one.
+func (q *Queue[T]) GetTimeout(ctx context.Context, timeout time.Duration) (T, error) {
+	if timeout <= 0 {
+		v, ok, err := q.get(ctx, false)
+		if err == nil && !ok {
+			err = fmt.Errorf("pool: queue %q: %w", q.name, ErrQueueEmpty)
+		}
+		return v, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	v, err := q.Get(tctx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return v, fmt.Errorf("pool: queue %q: %w", q.name, ErrQueueEmpty)
+	}
+	return v, err
+}
+
+func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
+	var zero T
+	m, err := q.pull.next(ctx, wait)
+	if err != nil {
+		return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+	}
+	if m == nil {
+		return zero, false, nil
+	}
+	v, err := wire.Decode[T](m.Data)
+	if err != nil {
+		// Redelivering it would fail every getter of this type forever.
+		_ = q.nc.Publish(m.Reply, ackTerm)
+		return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+	}
+	if err := q.nc.Publish(m.Reply, ackAck); err != nil {
+		return zero, false, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+	}
+	return v, true, nil
+}
+
+// Len returns the number of items in the queue (Python's qsize), counting
+// items fetched by getters but not yet returned by their Get. Like Python's,
+// the figure is approximate while other processes use the queue. It first
+// waits for this handle's own puts to be acknowledged.
+func (q *Queue[T]) Len(ctx context.Context) (int, error) {
+	if q.closed.Load() {
+		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, ErrClosed)
+	}
+	if err := q.pub.flush(ctx); err != nil {
+		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+	}
+	s, err := q.js.Stream(ctx, q.stream)
+	if err != nil {
+		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+	}
+	return int(s.CachedInfo().State.Msgs), nil
+}
+
+// Empty reports whether the queue holds no items (see [Queue.Len]).
+func (q *Queue[T]) Empty(ctx context.Context) (bool, error) {
+	n, err := q.Len(ctx)
+	return n == 0, err
+}
+
+// Close releases the handle: it waits (at most 10s) for this handle's puts
+// to be acknowledged, and gives back to the queue the items it fetched ahead
+// but did not return. The queue itself stays. Close is idempotent.
+func (q *Queue[T]) Close() error {
+	q.closeOnce.Do(func() {
+		q.closed.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		err := q.pub.flush(ctx)
+		q.pub.close()
+		q.pull.close()
+		if err != nil {
+			q.closeErr = fmt.Errorf("pool: queue %q: close: %w", q.name, err)
+		}
+	})
+	return q.closeErr
+}
+
+// Delete closes the handle and deletes the queue with every item in it.
+// Other handles on it then fail.
+func (q *Queue[T]) Delete(ctx context.Context) error {
+	_ = q.Close()
+	return DeleteQueue(ctx, q.nc, q.name)
+}
+
+// DeleteQueue deletes the queue called name with every item in it. Deleting
+// a queue that does not exist is not an error.
+func DeleteQueue(ctx context.Context, nc *nats.Conn, name string) error {
+	if nc == nil {
+		return fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
+	}
+	if err := validName("queue", name); err != nil {
+		return err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("pool: delete queue %q: %w", name, err)
+	}
+	err = js.DeleteStream(ctx, queueStreamPrefix+name)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("pool: delete queue %q: %w", name, err)
+	}
+	return nil
+}
+
+// validName checks a queue or pipe name: non-empty, only [A-Za-z0-9_-], so
+// that it is one token of a subject and part of a stream name.
+func validName(kind, name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty %s name", ErrInvalidArgument, kind)
+	}
+	if len(name) > 200 {
+		return fmt.Errorf("%w: %s name longer than 200 bytes", ErrInvalidArgument, kind)
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+		default:
+			return fmt.Errorf("%w: %s name %q: only letters, digits, '_' and '-' are allowed", ErrInvalidArgument, kind, name)
+		}
+	}
+	return nil
+}
+
+// publisher sends messages to a stream with asynchronous acknowledgements,
+// at most window of them pending at a time.
+type publisher struct {
+	js jetstream.JetStream
+
+	mu  sync.Mutex // serialises publishers so items stay in order
+	err atomic.Pointer[error]
+}
+
+func newPublisher(nc *nats.Conn, window int) (*publisher, error) {
+	p := &publisher{}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(window),
+		jetstream.WithPublishAsyncTimeout(asyncAckTimeout),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
+			p.err.CompareAndSwap(nil, &err)
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	p.js = js
+	return p, nil
+}
+
+// takeErr returns, once, the first failure of an asynchronous publish.
+func (p *publisher) takeErr() error {
+	if p.err.Load() == nil {
+		return nil
+	}
+	if e := p.err.Swap(nil); e != nil {
+		return fmt.Errorf("an earlier item was not stored: %w", *e)
+	}
+	return nil
+}
+
+func (p *publisher) publish(ctx context.Context, m *nats.Msg) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.takeErr(); err != nil {
+		return err
+	}
+	for {
+		_, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(stallPoll))
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// publishSync sends m and waits for the broker's acknowledgement, after
+// every earlier asynchronous publish.
+func (p *publisher) publishSync(ctx context.Context, m *nats.Msg) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.takeErr(); err != nil {
+		return err
+	}
+	_, err := p.js.PublishMsg(ctx, m)
+	return err
+}
+
+func (p *publisher) flush(ctx context.Context) error {
+	if p.js.PublishAsyncPending() > 0 {
+		select {
+		case <-p.js.PublishAsyncComplete():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return p.takeErr()
+}
+
+func (p *publisher) close() { p.js.CleanupPublisher() }
+
+var (
+	ackAck  = []byte("+ACK")
+	ackNak  = []byte("-NAK")
+	ackTerm = []byte("+TERM")
+)
+
+// puller fetches messages from a durable pull consumer on a private inbox
+// with raw pull requests: no subscription per fetch, at most one pull request
+// in flight, asking for up to max messages. It asks only when a caller wants
+// a message and its buffer is at most half full, so an idle handle holds at
+// most one batch.
+type puller struct {
+	nc      *nats.Conn
+	reqSubj string
+	sub     *nats.Subscription
+	max     int
+	// staleAfter, if > 0, drops a buffered message older than this instead
+	// of returning it: the broker may have redelivered it elsewhere.
+	staleAfter time.Duration
+	nakOnClose bool
+	wake       chan struct{} // capacity 1: "the buffer or state changed"
+
+	mu          sync.Mutex
+	buf         []pulled
+	head        int
+	outstanding int       // messages asked for, not yet received
+	lostAt      time.Time // when the pull request in flight counts as lost
+	closed      bool
+	err         error // terminal: the consumer is gone
+}
+
+type pulled struct {
+	msg *nats.Msg
+	at  time.Time
+}
+
+func newPuller(nc *nats.Conn, stream, consumer string, max int, staleAfter time.Duration, nakOnClose bool) *puller {
+	p := &puller{
+		nc:         nc,
+		reqSubj:    "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + consumer,
+		max:        max,
+		staleAfter: staleAfter,
+		nakOnClose: nakOnClose,
+		wake:       make(chan struct{}, 1),
+	}
+	return p
+}
+
+// subscribeLocked makes the inbox subscription on first use, so a handle
+// that never reads costs nothing.
+func (p *puller) subscribeLocked() error {
+	if p.sub != nil {
+		return nil
+	}
+	sub, err := p.nc.Subscribe(p.nc.NewRespInbox(), p.onMsg)
+	if err != nil {
+		return err
+	}
+	// The buffer bounds what we hold; let the subscription queue whatever
+	// the broker sends in the meantime.
+	_ = sub.SetPendingLimits(-1, -1)
+	p.sub = sub
+	return nil
+}
+
+func (p *puller) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *puller) onMsg(m *nats.Msg) {
+	if len(m.Data) == 0 && m.Header != nil {
+		if code := m.Header.Get("Status"); code != "" {
+			p.onStatus(code, m.Header.Get("Description"))
+			return
+		}
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		if p.nakOnClose && m.Reply != "" {
+			_ = p.nc.Publish(m.Reply, ackNak)
+		}
+		return
+	}
+	p.buf = append(p.buf, pulled{msg: m, at: time.Now()})
+	if p.outstanding > 0 {
+		p.outstanding--
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (p *puller) onStatus(code, desc string) {
+	switch code {
+	case "100": // idle heartbeat (not asked for)
+		return
+	}
+	// 404 no messages, 408 request expired, 409 request ended (max waiting,
+	// leadership change, consumer deleted, ...): our one request is over.
+	p.mu.Lock()
+	p.outstanding = 0
+	if code == "409" && desc == "Consumer Deleted" || code == "400" {
+		p.err = fmt.Errorf("pull: %s %s", code, desc)
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// refillLocked asks for more messages if none are on the way and the buffer
+// is at most half full.
+func (p *puller) refillLocked(now time.Time) {
+	if p.outstanding > 0 && now.After(p.lostAt) {
+		p.outstanding = 0
+	}
+	buffered := len(p.buf) - p.head
+	if p.outstanding > 0 || buffered > p.max/2 || p.err != nil {
+		return
+	}
+	if err := p.subscribeLocked(); err != nil {
+		return // the wait in next retries
+	}
+	batch := p.max - buffered
+	req := make([]byte, 0, 64)
+	req = append(req, `{"batch":`...)
+	req = strconv.AppendInt(req, int64(batch), 10)
+	req = append(req, `,"expires":`...)
+	req = strconv.AppendInt(req, int64(pullExpires), 10)
+	req = append(req, '}')
+	if err := p.nc.PublishRequest(p.reqSubj, p.sub.Subject, req); err != nil {
+		return // the wait below retries when lostAt passes
+	}
+	p.outstanding = batch
+	p.lostAt = now.Add(pullExpires + pullLostAfter)
+}
+
+// popLocked returns the oldest fresh buffered message, dropping stale ones.
+func (p *puller) popLocked(now time.Time) *nats.Msg {
+	for p.head < len(p.buf) {
+		it := p.buf[p.head]
+		p.buf[p.head] = pulled{}
+		p.head++
+		if p.head == len(p.buf) {
+			p.buf, p.head = p.buf[:0], 0
+		} else if p.head > 1024 && p.head > len(p.buf)/2 {
+			n := copy(p.buf, p.buf[p.head:])
+			p.buf, p.head = p.buf[:n], 0
+		}
+		if p.staleAfter > 0 && now.Sub(it.at) > p.staleAfter {
+			continue // not ours any more: the broker redelivers it
+		}
+		return it.msg
+	}
+	return nil
+}
+
+// next returns the next message. With wait false it returns a nil message
+// if none is buffered; otherwise it waits until one comes or ctx ends.
+func (p *puller) next(ctx context.Context, wait bool) (*nats.Msg, error) {
+	for {
+		now := time.Now()
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrClosed
+		}
+		m := p.popLocked(now)
+		p.refillLocked(now)
+		more := p.head < len(p.buf)
+		err := p.err
+		lostAt := p.lostAt
+		p.mu.Unlock()
+		if m != nil {
+			if more {
+				p.signal() // pass the baton to another waiting caller
+			}
+			return m, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !wait {
+			return nil, nil
+		}
+		if err := p.wait(ctx, lostAt.Sub(now)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// poll waits up to timeout for a message to be buffered, and reports
+// whether one is. It does not remove it.
+func (p *puller) poll(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		now := time.Now()
+		p.mu.Lock()
+		// Drop stale messages at the head so they are not reported.
+		for p.head < len(p.buf) && p.staleAfter > 0 && now.Sub(p.buf[p.head].at) > p.staleAfter {
+			p.popLocked(now)
+		}
+		ready := p.closed || p.err != nil || p.head < len(p.buf)
+		if !ready {
+			p.refillLocked(now)
+		}
+		p.mu.Unlock()
+		if ready || !now.Before(deadline) {
+			return ready
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err := p.wait(ctx, time.Until(deadline))
+		cancel()
+		if err != nil && errors.Is(err, context.DeadlineExceeded) {
+			continue // one last look
+		}
+	}
+}
+
+func (p *puller) wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(max(d, time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-p.wake:
+		return nil
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops fetching and gives back (Nak) what is buffered if nakOnClose.
+// Messages still in flight are given back by the subscription's drain.
+// It returns the messages it dropped, for callers that look for markers.
+func (p *puller) close() []*nats.Msg {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	var rest []*nats.Msg
+	for _, it := range p.buf[p.head:] {
+		rest = append(rest, it.msg)
+	}
+	p.buf, p.head = nil, 0
+	sub := p.sub
+	p.mu.Unlock()
+	p.signal()
+	// Unsubscribe first: the broker drops a pull request whose inbox has no
+	// interest, so what we give back below is not sent to us again. The
+	// drain hands messages already on their way to onMsg, which gives them
+	// back too.
+	if sub != nil {
+		if err := sub.Drain(); err != nil {
+			_ = sub.Unsubscribe()
+		}
+	}
+	if p.nakOnClose {
+		for _, m := range rest {
+			_ = p.nc.Publish(m.Reply, ackNak)
+		}
+	}
+	return rest
+}

@@ -1,0 +1,127 @@
+package pool
+
+import (
+	"fmt"
+	"time"
+)
+
+// QueueOption configures [NewQueue].
+//
+// WithMaxSize, WithAckWait, WithFileStorage and WithReplicas shape the queue
+// and take effect only when NewQueue creates it: a handle that opens an
+// existing queue uses the queue as it was created. WithPrefetch and
+// WithPutWindow are per handle.
+type QueueOption func(*queueOptions) error
+
+type queueOptions struct {
+	maxSize   int
+	ackWait   time.Duration
+	file      bool
+	replicas  int
+	prefetch  int
+	putWindow int
+}
+
+const (
+	// DefaultQueueAckWait is how long an item a getter has taken stays
+	// reserved for it before it goes back to the queue, unless acknowledged.
+	DefaultQueueAckWait = 30 * time.Second
+	// DefaultQueuePrefetch is how many items a handle fetches ahead of Get.
+	DefaultQueuePrefetch = 128
+	// DefaultPutWindow is how many puts a handle may have awaiting the
+	// broker's acknowledgement before Put waits.
+	DefaultPutWindow = 1024
+
+	maxPrefetch  = 1 << 16
+	maxPutWindow = 1 << 16
+)
+
+func defaultQueueOptions() queueOptions {
+	return queueOptions{
+		ackWait:   DefaultQueueAckWait,
+		replicas:  1,
+		prefetch:  DefaultQueuePrefetch,
+		putWindow: DefaultPutWindow,
+	}
+}
+
+// WithMaxSize bounds the queue to n items (Python's Queue(maxsize)): Put
+// waits while the queue is full, until a Get makes room or its ctx ends.
+// Items fetched by a getter but not yet acknowledged count as in the queue.
+// n = 0 means unbounded (the default). A bounded queue's Put waits for the
+// broker's acknowledgement of every item, so it is slower than an unbounded
+// queue's.
+func WithMaxSize(n int) QueueOption {
+	return func(o *queueOptions) error {
+		if n < 0 {
+			return fmt.Errorf("%w: queue max size %d is negative", ErrInvalidOption, n)
+		}
+		o.maxSize = n
+		return nil
+	}
+}
+
+// WithAckWait sets how long an item taken by a getter that then vanished
+// (its process died, its connection dropped) stays invisible before it goes
+// back to the queue. Default [DefaultQueueAckWait]. Items a handle has
+// prefetched but not returned within half of this are dropped by the handle
+// and redelivered by the broker, so a slow getter never returns an item that
+// another getter may also have received.
+func WithAckWait(d time.Duration) QueueOption {
+	return func(o *queueOptions) error {
+		if d < 10*time.Millisecond {
+			return fmt.Errorf("%w: queue ack wait %v is below 10ms", ErrInvalidOption, d)
+		}
+		o.ackWait = d
+		return nil
+	}
+}
+
+// WithFileStorage keeps the queue's items on disk in the broker's JetStream
+// store, so they survive a broker restart. Default: memory.
+func WithFileStorage() QueueOption {
+	return func(o *queueOptions) error {
+		o.file = true
+		return nil
+	}
+}
+
+// WithReplicas sets the number of replicas of the queue's stream in a
+// clustered broker (1 to 5). Default 1.
+func WithReplicas(n int) QueueOption {
+	return func(o *queueOptions) error {
+		if n < 1 || n > 5 {
+			return fmt.Errorf("%w: queue replicas %d not in 1..5", ErrInvalidOption, n)
+		}
+		o.replicas = n
+		return nil
+	}
+}
+
+// WithPrefetch sets how many items this handle fetches ahead of Get (1 to
+// 65536). Default [DefaultQueuePrefetch]. More is faster for one getter;
+// less shares items more evenly among many slow getters. Prefetched items are
+// put back when the handle is closed.
+func WithPrefetch(n int) QueueOption {
+	return func(o *queueOptions) error {
+		if n < 1 || n > maxPrefetch {
+			return fmt.Errorf("%w: prefetch %d not in 1..%d", ErrInvalidOption, n, maxPrefetch)
+		}
+		o.prefetch = n
+		return nil
+	}
+}
+
+// WithPutWindow sets how many puts this handle may have awaiting the
+// broker's acknowledgement before Put waits for the oldest (1 to 65536).
+// Default [DefaultPutWindow]. It has no effect on a bounded queue, whose Put
+// waits for each acknowledgement.
+func WithPutWindow(n int) QueueOption {
+	return func(o *queueOptions) error {
+		if n < 1 || n > maxPutWindow {
+			return fmt.Errorf("%w: put window %d not in 1..%d", ErrInvalidOption, n, maxPutWindow)
+		}
+		o.putWindow = n
+		return nil
+	}
+}

@@ -1,0 +1,75 @@
+// Package spawn is the contract between a supervising parent (pool or
+// standalone worker binary) and the worker processes it re-executes: the
+// environment marker, the configuration sent over stdin, and the status
+// lines a child writes on an inherited pipe.
+package spawn
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// EnvMarker is set in a child's environment; worker.Main looks for it.
+const EnvMarker = "PROCPOOL_WORKER"
+
+// StatusFD is the child's file descriptor of the status pipe (ExtraFiles[0]).
+const StatusFD = 3
+
+// ChildConfig travels to the child over stdin, as JSON, so that no secret
+// ever appears in argv or the environment.
+type ChildConfig struct {
+	URL              string        `json:"url"`
+	User             string        `json:"user,omitempty"`
+	Password         string        `json:"password,omitempty"`
+	Token            string        `json:"token,omitempty"`
+	Pool             string        `json:"pool"`
+	ID               string        `json:"id"`
+	MaxTasksPerChild int           `json:"max_tasks,omitempty"`
+	AckWait          time.Duration `json:"ack_wait,omitempty"`
+	LogLevel         string        `json:"log_level,omitempty"`
+}
+
+// ReadConfig reads a ChildConfig from r (the child's stdin), bounded in size.
+func ReadConfig(r io.Reader) (ChildConfig, error) {
+	var c ChildConfig
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return c, fmt.Errorf("spawn: read config: %w", err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("spawn: decode config: %w", err)
+	}
+	return c, nil
+}
+
+// Status line kinds a child writes, one per line: "<kind> <arg>".
+const (
+	StatusReady     = "ready"      // connected and about to take work
+	StatusTake      = "take"       // arg: the JetStream ack subject of the message now held
+	StatusDone      = "done"       // arg: tasks executed so far; the held message is acked
+	StatusInitError = "init-error" // arg: the initializer's error; the child exits
+	StatusRecycle   = "recycle"    // MaxTasksPerChild reached; the child exits on purpose
+	StatusTimeout   = "timeout"    // a task ignored its hard timeout; the child exits
+)
+
+// StatusLine formats one status line.
+func StatusLine(kind, arg string) []byte {
+	return []byte(kind + " " + strings.ReplaceAll(arg, "\n", " ") + "\n")
+}
+
+// ParseStatus splits a status line into kind and argument.
+func ParseStatus(line string) (kind, arg string) {
+	kind, arg, _ = strings.Cut(strings.TrimRight(line, "\n"), " ")
+	return kind, arg
+}
+
+// NewStatusScanner reads status lines of bounded length.
+func NewStatusScanner(r io.Reader) *bufio.Scanner {
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 4096), 64*1024)
+	return s
+}

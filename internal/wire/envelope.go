@@ -1,0 +1,287 @@
+package wire
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// The envelopes are small hand-written binary formats: a task message is on
+// the hot path of every call, and JSON around already-encoded values would
+// mean encoding them twice. Layouts (all integers uvarint, bytes
+// length-prefixed):
+//
+//	task message:   'T' version callID ntasks { seq nitems { item } }
+//	result message: 'R' version worker pid host nresults
+//	                { seq attempt status(0 ok|1 err) ( nitems { item } | errorJSON ) }
+
+const (
+	magicTask   = 'T'
+	magicResult = 'R'
+)
+
+// ErrMalformed is wrapped by every decode error.
+var ErrMalformed = errors.New("wire: malformed envelope")
+
+// Task is one unit of retry and result: a call's argument, or a chunk of a
+// Map's items.
+type Task struct {
+	Seq   uint64
+	Items [][]byte
+}
+
+// TaskMsg is the body of one task message.
+type TaskMsg struct {
+	Call  uint64
+	Tasks []Task
+}
+
+// Result is what came of one Task.
+type Result struct {
+	Seq     uint64
+	Attempt int
+	Items   [][]byte   // on success, one per item of the task
+	Err     *ErrorInfo // on failure
+}
+
+// ResultMsg is the body of one result message.
+type ResultMsg struct {
+	Worker  string
+	PID     int
+	Host    string
+	Results []Result
+}
+
+// AppendTaskMsg appends the encoding of m to b.
+func AppendTaskMsg(b []byte, m *TaskMsg) []byte {
+	b = append(b, magicTask, Version)
+	b = binary.AppendUvarint(b, m.Call)
+	b = binary.AppendUvarint(b, uint64(len(m.Tasks)))
+	for i := range m.Tasks {
+		b = AppendTask(b, &m.Tasks[i])
+	}
+	return b
+}
+
+// AppendTask appends one task's encoding (without the message header).
+func AppendTask(b []byte, t *Task) []byte {
+	b = binary.AppendUvarint(b, t.Seq)
+	b = binary.AppendUvarint(b, uint64(len(t.Items)))
+	for _, it := range t.Items {
+		b = appendBytes(b, it)
+	}
+	return b
+}
+
+// TaskMsgHeader starts a task message body that AppendTask then extends;
+// ntasks must equal the number of tasks appended.
+func TaskMsgHeader(b []byte, call uint64, ntasks int) []byte {
+	b = append(b, magicTask, Version)
+	b = binary.AppendUvarint(b, call)
+	return binary.AppendUvarint(b, uint64(ntasks))
+}
+
+// DecodeTaskMsg decodes a task message body. Item slices alias data.
+func DecodeTaskMsg(data []byte) (*TaskMsg, error) {
+	d := decoder{b: data}
+	if err := d.header(magicTask); err != nil {
+		return nil, err
+	}
+	m := &TaskMsg{Call: d.uvarint()}
+	n := d.count(2) // a task takes at least 2 bytes
+	if d.err != nil {
+		return nil, d.err
+	}
+	m.Tasks = make([]Task, n)
+	for i := range m.Tasks {
+		m.Tasks[i].Seq = d.uvarint()
+		m.Tasks[i].Items = d.items()
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return m, nil
+}
+
+// ResultMsgHeader starts a result message body; nres results must follow,
+// each appended with AppendResult.
+func ResultMsgHeader(b []byte, worker string, pid int, host string, nres int) []byte {
+	b = append(b, magicResult, Version)
+	b = appendBytes(b, []byte(worker))
+	b = binary.AppendUvarint(b, uint64(pid))
+	b = appendBytes(b, []byte(host))
+	return binary.AppendUvarint(b, uint64(nres))
+}
+
+// AppendResult appends one result's encoding.
+func AppendResult(b []byte, r *Result) []byte {
+	b = binary.AppendUvarint(b, r.Seq)
+	b = binary.AppendUvarint(b, uint64(max(r.Attempt, 0)))
+	if r.Err != nil {
+		b = append(b, 1)
+		ej, err := json.Marshal(r.Err)
+		if err != nil { // cannot happen for ErrorInfo's field types
+			ej = []byte(`{"code":"task","msg":"unencodable error"}`)
+		}
+		return appendBytes(b, ej)
+	}
+	b = append(b, 0)
+	b = binary.AppendUvarint(b, uint64(len(r.Items)))
+	for _, it := range r.Items {
+		b = appendBytes(b, it)
+	}
+	return b
+}
+
+// AppendResultMsg appends the encoding of m to b.
+func AppendResultMsg(b []byte, m *ResultMsg) []byte {
+	b = ResultMsgHeader(b, m.Worker, m.PID, m.Host, len(m.Results))
+	for i := range m.Results {
+		b = AppendResult(b, &m.Results[i])
+	}
+	return b
+}
+
+// DecodeResultMsg decodes a result message body. Item slices alias data.
+func DecodeResultMsg(data []byte) (*ResultMsg, error) {
+	d := decoder{b: data}
+	if err := d.header(magicResult); err != nil {
+		return nil, err
+	}
+	m := &ResultMsg{Worker: string(d.bytes()), PID: int(d.uvarint()), Host: string(d.bytes())}
+	n := d.count(3)
+	if d.err != nil {
+		return nil, d.err
+	}
+	m.Results = make([]Result, n)
+	for i := range m.Results {
+		r := &m.Results[i]
+		r.Seq = d.uvarint()
+		r.Attempt = int(d.uvarint())
+		switch st := d.byte(); st {
+		case 0:
+			r.Items = d.items()
+		case 1:
+			ej := d.bytes()
+			if d.err != nil {
+				break
+			}
+			r.Err = new(ErrorInfo)
+			if err := json.Unmarshal(ej, r.Err); err != nil {
+				d.fail("error info: " + err.Error())
+			}
+		default:
+			d.fail(fmt.Sprintf("status %d", st))
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
+	if len(d.b) != 0 {
+		d.fail("trailing bytes")
+		return nil, d.err
+	}
+	return m, nil
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// decoder reads a buffer and remembers the first error, so callers check once.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(why string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrMalformed, why)
+	}
+	d.b = nil
+}
+
+func (d *decoder) header(magic byte) error {
+	if len(d.b) < 2 || d.b[0] != magic {
+		d.fail("bad magic")
+		return d.err
+	}
+	if d.b[1] != Version {
+		d.fail(fmt.Sprintf("version %d, want %d", d.b[1], Version))
+		return d.err
+	}
+	d.b = d.b[2:]
+	return nil
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) == 0 {
+		d.fail("short")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+// count reads an element count and rejects one that could not fit in what
+// is left (each element needs at least minSize bytes): garbage must not make
+// the decoder allocate gigabytes.
+func (d *decoder) count(minSize int) int {
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.b)/minSize) {
+		d.fail("count larger than message")
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("length past end")
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) items() [][]byte {
+	n := d.count(1)
+	if d.err != nil {
+		return nil
+	}
+	items := make([][]byte, n)
+	for i := range items {
+		items[i] = d.bytes()
+	}
+	if d.err != nil {
+		return nil
+	}
+	return items
+}

@@ -1,0 +1,23 @@
+package wire
+
+// Error codes carried in a result's error. The pool maps them onto its
+// exported sentinels so errors.Is works on the caller's side of the wire.
+const (
+	CodeTask        = "task"         // the task function returned an error
+	CodePanic       = "panic"        // the task function panicked
+	CodeTimeout     = "timeout"      // past its deadline: context or hard timeout
+	CodeCanceled    = "canceled"     // the task returned context.Canceled
+	CodeWorkerLost  = "worker_lost"  // MaxAttempts deliveries each ended with the worker gone
+	CodeUnknownTask = "unknown_task" // no task of that name in the worker
+	CodeBadInput    = "bad_input"    // the argument did not decode
+	CodeBadOutput   = "bad_output"   // the result did not encode
+)
+
+// ErrorInfo is a task failure as it crosses the wire (JSON inside the
+// binary result envelope).
+type ErrorInfo struct {
+	Code    string `json:"code"`
+	Message string `json:"msg"`
+	Stack   string `json:"stack,omitempty"`
+	Item    int    `json:"item,omitempty"` // index of the failing item within a chunk
+}

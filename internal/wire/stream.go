@@ -1,0 +1,75 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamOptions are the settings of a pool's task stream and consumer.
+type StreamOptions struct {
+	File     bool          // file storage instead of memory
+	Replicas int           // stream replicas; 0 means 1
+	AckWait  time.Duration // redelivery after this long without ack or progress; 0 means DefaultAckWait
+}
+
+// DefaultAckWait is how long a held task may go without an ack or a
+// progress heartbeat before JetStream gives it to another worker.
+const DefaultAckWait = 5 * time.Second
+
+// EnsureStream creates or updates the pool's work-queue stream and its
+// shared durable pull consumer.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, s Subjects, o StreamOptions) (jetstream.Consumer, error) {
+	storage := jetstream.MemoryStorage
+	if o.File {
+		storage = jetstream.FileStorage
+	}
+	cfg := jetstream.StreamConfig{
+		Name:        s.Stream(),
+		Description: "procpool tasks of pool " + s.Pool,
+		Subjects:    []string{s.TaskFilter()},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     storage,
+		Replicas:    max(o.Replicas, 1),
+		Duplicates:  2 * time.Minute,
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	return EnsureConsumer(ctx, js, s, o)
+}
+
+// EnsureConsumer creates or updates the pool's shared worker consumer.
+func EnsureConsumer(ctx context.Context, js jetstream.JetStream, s Subjects, o StreamOptions) (jetstream.Consumer, error) {
+	ackWait := o.AckWait
+	if ackWait <= 0 {
+		ackWait = DefaultAckWait
+	}
+	c, err := js.CreateOrUpdateConsumer(ctx, s.Stream(), jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "procpool workers of pool " + s.Pool,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1, // attempts are bounded by the worker, see docs/protocol.md
+		MaxAckPending: 100000,
+		MaxWaiting:    4096,
+		FilterSubject: s.TaskFilter(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", ConsumerName, err)
+	}
+	return c, nil
+}
+
+// LookupOrEnsure returns the pool's consumer, creating the stream and the
+// consumer with default settings if no caller has yet.
+func LookupOrEnsure(ctx context.Context, js jetstream.JetStream, s Subjects) error {
+	_, err := js.Consumer(ctx, s.Stream(), ConsumerName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		_, err = EnsureStream(ctx, js, s, StreamOptions{})
+	}
+	return err
+}

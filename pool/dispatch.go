@@ -1,0 +1,347 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// Packing limits for one task message. Several tasks share a message when
+// they are submitted faster than they are published; a worker hands back
+// what it has not started after a few milliseconds, so packing never holds
+// a task hostage (see docs/protocol.md).
+const (
+	maxTasksPerMsg  = 256
+	msgHeadroom     = 4 << 10 // headers and envelope overhead under max payload
+	submitQueueSize = 4096
+)
+
+// completion receives a task's result. It runs on the result router's
+// goroutine and must not block.
+type completion func(r *wire.Result, src *source)
+
+// submission is one task on its way to the publisher.
+type submission struct {
+	name    string
+	call    uint64
+	task    wire.Task
+	size    int
+	onError func(error) // the task could not be queued
+}
+
+// dispatcher publishes tasks to the pool's stream and routes results from
+// the pool's inbox back to whoever waits for them.
+type dispatcher struct {
+	nc          *nats.Conn
+	js          jetstream.JetStream
+	subj        wire.Subjects
+	inbox       string
+	maxAttempts string
+	timeoutMS   string
+	maxPayload  int
+	callerID    string
+
+	seq     atomic.Uint64
+	callSeq atomic.Uint64
+	msgSeq  atomic.Uint64
+	dups    atomic.Int64 // results for tasks already answered or abandoned
+
+	mu      sync.Mutex
+	pending map[uint64]*waiter
+	idle    chan struct{} // closed and replaced when pending drops to zero
+
+	submit chan submission
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	sub    *nats.Subscription
+}
+
+type waiter struct {
+	call uint64
+	done completion
+}
+
+func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, error) {
+	d := &dispatcher{
+		nc: nc, subj: subj,
+		maxAttempts: strconv.Itoa(o.maxAttempts),
+		maxPayload:  int(nc.MaxPayload()),
+		callerID:    nats.NewInbox()[len("_INBOX."):],
+		pending:     map[uint64]*waiter{},
+		idle:        make(chan struct{}),
+		submit:      make(chan submission, submitQueueSize),
+		stop:        make(chan struct{}),
+	}
+	if o.taskTimeout > 0 {
+		d.timeoutMS = strconv.FormatInt(o.taskTimeout.Milliseconds(), 10)
+	}
+	d.inbox = "_INBOX." + d.callerID
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncErrHandler(d.publishFailed))
+	if err != nil {
+		return nil, err
+	}
+	d.js = js
+	d.sub, err = nc.Subscribe(d.inbox, d.route)
+	if err != nil {
+		return nil, fmt.Errorf("pool: subscribe to results: %w", err)
+	}
+	// Results are never dropped for being slow: windows bound how many can come.
+	_ = d.sub.SetPendingLimits(-1, -1)
+	d.wg.Go(d.publishLoop)
+	return d, nil
+}
+
+// close stops the publisher and the result router; pending waiters are
+// left for the caller to fail.
+func (d *dispatcher) close() {
+	close(d.stop)
+	d.wg.Wait()
+	_ = d.sub.Unsubscribe()
+}
+
+func (d *dispatcher) newCall() uint64 { return d.callSeq.Add(1) }
+
+// add registers a waiter for a new task and returns the task's sequence.
+func (d *dispatcher) add(call uint64, done completion) uint64 {
+	seq := d.seq.Add(1)
+	d.mu.Lock()
+	d.pending[seq] = &waiter{call: call, done: done}
+	d.mu.Unlock()
+	return seq
+}
+
+// forget drops a waiter; its result, if one comes, counts as a duplicate.
+func (d *dispatcher) forget(seq uint64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.pending[seq]
+	if ok {
+		d.remove(seq)
+	}
+	return ok
+}
+
+// remove deletes a waiter; d.mu is held.
+func (d *dispatcher) remove(seq uint64) {
+	delete(d.pending, seq)
+	if len(d.pending) == 0 {
+		close(d.idle)
+		d.idle = make(chan struct{})
+	}
+}
+
+// cancelCall forgets every task of a call and tells workers not to start
+// the ones still queued.
+func (d *dispatcher) cancelCall(call uint64, seqs []uint64) {
+	d.mu.Lock()
+	for _, s := range seqs {
+		if _, ok := d.pending[s]; ok {
+			d.remove(s)
+		}
+	}
+	d.mu.Unlock()
+	_ = d.nc.Publish(d.subj.Cancel(), []byte(wire.CancelKey(d.inbox, call)))
+}
+
+// waitIdle waits until no task is pending or ctx ends.
+func (d *dispatcher) waitIdle(ctx context.Context) error {
+	for {
+		d.mu.Lock()
+		n, idle := len(d.pending), d.idle
+		d.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// failAll completes every pending task with err (pool closing).
+func (d *dispatcher) failAll(err error) {
+	d.mu.Lock()
+	ws := make([]*waiter, 0, len(d.pending))
+	for seq, w := range d.pending {
+		ws = append(ws, w)
+		d.remove(seq)
+	}
+	d.mu.Unlock()
+	info := &wire.ErrorInfo{Code: codeClosed, Message: err.Error()}
+	for _, w := range ws {
+		w.done(&wire.Result{Err: info}, &source{})
+	}
+}
+
+// route is the result subscription's handler: it hands each result to its
+// waiter, once; later copies of a result (after a redelivery) are dropped.
+func (d *dispatcher) route(m *nats.Msg) {
+	rm, err := wire.DecodeResultMsg(m.Data)
+	if err != nil {
+		return // not from a worker of ours; nothing to deliver
+	}
+	src := &source{worker: rm.Worker, pid: rm.PID, host: rm.Host}
+	for i := range rm.Results {
+		r := &rm.Results[i]
+		d.mu.Lock()
+		w := d.pending[r.Seq]
+		if w != nil {
+			d.remove(r.Seq)
+		}
+		d.mu.Unlock()
+		if w == nil {
+			d.dups.Add(1)
+			continue
+		}
+		w.done(r, src)
+	}
+}
+
+// enqueue hands a task to the publisher, waiting for room while ctx lives.
+func (d *dispatcher) enqueue(ctx context.Context, s submission) error {
+	select {
+	case d.submit <- s:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-d.stop:
+		return ErrClosed
+	}
+}
+
+// publishLoop packs whatever tasks are waiting into as few messages as
+// fit, and publishes them asynchronously; JetStream's acks come back to
+// publishFailed only on failure.
+func (d *dispatcher) publishLoop() {
+	type batch struct {
+		subs []submission
+		size int
+	}
+	limit := d.maxPayload - msgHeadroom
+	open := map[[2]string]*batch{}
+	var order [][2]string
+	flush := func(k [2]string) {
+		b := open[k]
+		delete(open, k)
+		d.publish(b.subs)
+	}
+	for {
+		var s submission
+		select {
+		case s = <-d.submit:
+		case <-d.stop:
+			return
+		}
+		for more := true; more; {
+			k := [2]string{s.name, strconv.FormatUint(s.call, 10)}
+			b := open[k]
+			if b != nil && (len(b.subs) >= maxTasksPerMsg || b.size+s.size > limit) {
+				flush(k)
+				b = nil
+			}
+			if b == nil {
+				b = &batch{}
+				open[k] = b
+				order = append(order, k)
+			}
+			b.subs = append(b.subs, s)
+			b.size += s.size
+			select {
+			case s = <-d.submit:
+			default:
+				more = false
+			}
+		}
+		for _, k := range order {
+			if open[k] != nil {
+				flush(k)
+			}
+		}
+		order = order[:0]
+	}
+}
+
+// publish sends one task message.
+func (d *dispatcher) publish(subs []submission) {
+	body := wire.TaskMsgHeader(make([]byte, 0, 64+subs[0].size*len(subs)), subs[0].call, len(subs))
+	for i := range subs {
+		body = wire.AppendTask(body, &subs[i].task)
+	}
+	m := nats.NewMsg(d.subj.Task(subs[0].name))
+	m.Data = body
+	m.Header.Set(wire.HdrMsgID, d.callerID+"."+strconv.FormatUint(d.msgSeq.Add(1), 10))
+	m.Header.Set(wire.HdrReply, d.inbox)
+	m.Header.Set(wire.HdrMaxAttempts, d.maxAttempts)
+	if d.timeoutMS != "" {
+		m.Header.Set(wire.HdrTimeout, d.timeoutMS)
+	}
+	for attempt := 0; ; attempt++ {
+		_, err := d.js.PublishMsgAsync(m)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) && attempt < 1000 {
+			select {
+			case <-d.stop:
+			case <-time.After(time.Millisecond):
+				continue
+			}
+		}
+		d.failMsg(m, fmt.Errorf("pool: queue task %s: %w", subs[0].name, err))
+		return
+	}
+}
+
+// publishFailed runs when JetStream did not confirm a task message. It is
+// published again with the same message id, so it is never queued twice;
+// after a few tries its tasks fail with the error.
+func (d *dispatcher) publishFailed(_ jetstream.JetStream, m *nats.Msg, err error) {
+	go func() {
+		for i := range 5 {
+			select {
+			case <-d.stop:
+				return
+			case <-time.After(time.Duration(50<<i) * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err = d.js.PublishMsg(ctx, m)
+			cancel()
+			if err == nil {
+				return
+			}
+		}
+		d.failMsg(m, fmt.Errorf("pool: queue task: %w", err))
+	}()
+}
+
+// failMsg fails every task of a message that could not be queued.
+func (d *dispatcher) failMsg(m *nats.Msg, err error) {
+	tm, derr := wire.DecodeTaskMsg(m.Data)
+	if derr != nil {
+		return
+	}
+	info := &wire.ErrorInfo{Code: codeQueue, Message: err.Error()}
+	for _, t := range tm.Tasks {
+		d.mu.Lock()
+		w := d.pending[t.Seq]
+		if w != nil {
+			d.remove(t.Seq)
+		}
+		d.mu.Unlock()
+		if w != nil {
+			w.done(&wire.Result{Seq: t.Seq, Err: info}, &source{})
+		}
+	}
+}

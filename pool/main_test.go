@@ -1,0 +1,91 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/procpool/procpool/pool"
+	"github.com/procpool/procpool/worker"
+)
+
+// The test binary is also the workers' binary: pools re-execute it, and
+// worker.Main turns those copies into workers.
+func TestMain(m *testing.M) {
+	worker.Main()
+	os.Exit(m.Run())
+}
+
+var (
+	upper = worker.Register("test.upper", func(ctx context.Context, s string) (string, error) {
+		return strings.ToUpper(s), nil
+	})
+	square = worker.Register("test.square", func(ctx context.Context, n int) (int, error) {
+		return n * n, nil
+	})
+	sleepMS = worker.Register("test.sleep", func(ctx context.Context, ms int) (int, error) {
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+			return worker.Current(ctx).PID, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	})
+	failing = worker.Register("test.fail", func(ctx context.Context, s string) (string, error) {
+		return "", errors.New("bad " + s)
+	})
+	panicking = worker.Register("test.panic", func(ctx context.Context, s string) (string, error) {
+		panic("boom " + s)
+	})
+	whoami = worker.Register("test.whoami", func(ctx context.Context, _ struct{}) (worker.Info, error) {
+		return worker.Current(ctx), nil
+	})
+	raw = worker.Register("test.raw", func(ctx context.Context, b []byte) ([]byte, error) {
+		out := make([]byte, len(b))
+		for i, c := range b {
+			out[i] = c ^ 0xff
+		}
+		return out, nil
+	})
+)
+
+// newPool starts a pool for a test and closes it at cleanup.
+func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := pool.New(ctx, opts...)
+	if err != nil {
+		tb.Fatalf("pool.New: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := p.Terminate(); err != nil {
+			tb.Errorf("Terminate: %v", err)
+		}
+	})
+	return p
+}
+
+func testCtx(tb testing.TB, d time.Duration) context.Context {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+func ExampleMap() {
+	ctx := context.Background()
+	p, err := pool.New(ctx, pool.WithProcesses(2))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	out, err := pool.Map(ctx, p, upper, []string{"kel", "smile"})
+	fmt.Println(out, err)
+	// Output: [KEL SMILE] <nil>
+}

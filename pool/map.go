@@ -1,0 +1,429 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+
+	"github.com/procpool/procpool/internal/wire"
+	"github.com/procpool/procpool/worker"
+)
+
+// MapOption configures Map, IMap and IMapUnordered.
+type MapOption func(*mapOptions) error
+
+type mapOptions struct {
+	chunksize int // 0: choose
+	window    int // chunks in flight at once
+}
+
+// WithChunksize sets how many items travel and run as one task. Default:
+// for Map, Python's len/(4*workers) rounded up; for IMap and
+// IMapUnordered, whose input length is unknown, 1. Small tasks are packed
+// several to a message anyway, so 1 is cheap.
+func WithChunksize(n int) MapOption {
+	return func(o *mapOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithChunksize(%d): want at least 1", ErrInvalidOption, n)
+		}
+		o.chunksize = n
+		return nil
+	}
+}
+
+// WithWindow bounds how many chunks of one call are queued or running at
+// once; the input is read no further ahead than that. Default 4096.
+func WithWindow(n int) MapOption {
+	return func(o *mapOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithWindow(%d): want at least 1", ErrInvalidOption, n)
+		}
+		o.window = n
+		return nil
+	}
+}
+
+func buildMapOptions(opts []MapOption) (mapOptions, error) {
+	o := mapOptions{window: 4096}
+	for _, opt := range opts {
+		if opt == nil {
+			return o, fmt.Errorf("%w: nil MapOption", ErrInvalidOption)
+		}
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// chunkOutcome is what came back for one chunk.
+type chunkOutcome struct {
+	index int // chunk number
+	first int // index of its first item in the input
+	n     int // its number of items
+	items [][]byte
+	err   error
+}
+
+// mapCall is one Map/IMap call's share of the dispatcher: its chunks in
+// flight, bounded by a window, and their outcomes in arrival order.
+type mapCall struct {
+	p     *Pool
+	name  string
+	call  uint64
+	slots chan struct{}
+
+	mu       sync.Mutex
+	seqs     map[uint64]struct{}
+	outcomes []chunkOutcome
+	notify   chan struct{} // gets a token when outcomes grows
+}
+
+func newMapCall(p *Pool, name string, window int) *mapCall {
+	return &mapCall{
+		p: p, name: name, call: p.d.newCall(),
+		slots:  make(chan struct{}, window),
+		seqs:   map[uint64]struct{}{},
+		notify: make(chan struct{}, 1),
+	}
+}
+
+// submit queues one chunk, waiting for a window slot while ctx lives.
+func (m *mapCall) submit(ctx context.Context, index, first int, payloads [][]byte) error {
+	select {
+	case m.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	size := 16
+	for _, pl := range payloads {
+		if err := m.p.fits(m.name, len(pl)); err != nil {
+			<-m.slots
+			return err
+		}
+		size += len(pl) + 4
+	}
+	var seq uint64
+	seq = m.p.d.add(m.call, func(r *wire.Result, src *source) {
+		out := chunkOutcome{index: index, first: first, n: len(payloads), items: r.Items}
+		if r.Err != nil {
+			out.err = resultError(m.name, r, src, first)
+		} else if len(r.Items) != len(payloads) {
+			out.err = fmt.Errorf("pool: task %s: %d results for %d items", m.name, len(r.Items), len(payloads))
+		}
+		m.mu.Lock()
+		delete(m.seqs, seq)
+		m.outcomes = append(m.outcomes, out)
+		m.mu.Unlock()
+		select {
+		case m.notify <- struct{}{}:
+		default:
+		}
+	})
+	m.mu.Lock()
+	m.seqs[seq] = struct{}{}
+	m.mu.Unlock()
+	err := m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size,
+		task: wire.Task{Seq: seq, Items: payloads}})
+	if err != nil {
+		m.p.d.forget(seq)
+		m.mu.Lock()
+		delete(m.seqs, seq)
+		m.mu.Unlock()
+		<-m.slots
+	}
+	return err
+}
+
+// take removes and returns the outcomes that have arrived.
+func (m *mapCall) take() []chunkOutcome {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.outcomes
+	m.outcomes = nil
+	return out
+}
+
+// release frees a window slot after an outcome has been consumed.
+func (m *mapCall) release() { <-m.slots }
+
+// abandon forgets the call's outstanding chunks and tells workers to skip
+// the ones still queued.
+func (m *mapCall) abandon() {
+	m.mu.Lock()
+	seqs := make([]uint64, 0, len(m.seqs))
+	for s := range m.seqs {
+		seqs = append(seqs, s)
+	}
+	m.seqs = map[uint64]struct{}{}
+	m.mu.Unlock()
+	if len(seqs) > 0 {
+		m.p.d.cancelCall(m.call, seqs)
+	}
+}
+
+// wait blocks until an outcome arrives, ctx ends or the pool closes.
+func (m *mapCall) wait(ctx context.Context) error {
+	select {
+	case <-m.notify:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// encodeChunk encodes items for one task.
+func encodeChunk[A any](name string, items []A) ([][]byte, error) {
+	out := make([][]byte, len(items))
+	for i, it := range items {
+		b, err := wire.Encode(it)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s item %d: %w", ErrInvalidArgument, name, i, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func decodeInto[R any](dst []R, items [][]byte, name string, first int) error {
+	for k, b := range items {
+		v, err := wire.Decode[R](b)
+		if err != nil {
+			return &TaskError{Task: name, Code: wire.CodeBadOutput, Message: err.Error(), Index: first + k}
+		}
+		dst[k] = v
+	}
+	return nil
+}
+
+// defaultChunksize is Python's: len/(4*workers), rounded up.
+func defaultChunksize(n, workers int) int {
+	if n == 0 {
+		return 1
+	}
+	cs, extra := n/(4*workers), n%(4*workers)
+	if extra > 0 {
+		cs++
+	}
+	return max(cs, 1)
+}
+
+// Map runs t on every item, on the pool's workers, and returns the results
+// in input order (Python's map). It returns at the first failure, with the
+// failing item's index in the *TaskError, and drops the rest of the call.
+func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A, opts ...MapOption) ([]R, error) {
+	if err := check(ctx, p, t.Name()); err != nil {
+		return nil, err
+	}
+	o, err := buildMapOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.chunksize == 0 {
+		o.chunksize = defaultChunksize(len(items), p.numWorkers())
+	}
+	out := make([]R, len(items))
+	if len(items) == 0 {
+		return out, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	m := newMapCall(p, t.Name(), o.window)
+	nchunks := (len(items) + o.chunksize - 1) / o.chunksize
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // the feeder stops on cancel
+	feedErr := make(chan error, 1)
+	wg.Go(func() {
+		for c := range nchunks {
+			first := c * o.chunksize
+			chunk := items[first:min(first+o.chunksize, len(items))]
+			payloads, err := encodeChunk(t.Name(), chunk)
+			if err == nil {
+				err = m.submit(ctx, c, first, payloads)
+			}
+			if err != nil {
+				feedErr <- err
+				return
+			}
+		}
+	})
+	for done := 0; done < nchunks; {
+		for _, oc := range m.take() {
+			m.release()
+			done++
+			if oc.err == nil {
+				oc.err = decodeInto(out[oc.first:oc.first+len(oc.items)], oc.items, t.Name(), oc.first)
+			}
+			if oc.err != nil {
+				cancel()
+				m.abandon()
+				return nil, oc.err
+			}
+		}
+		if done == nchunks {
+			break
+		}
+		select {
+		case err := <-feedErr:
+			cancel()
+			m.abandon()
+			return nil, err
+		default:
+		}
+		if err := m.wait(ctx); err != nil {
+			m.abandon()
+			if p.closed.Load() {
+				return nil, ErrClosed
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// IMap is Map over a stream: items are read lazily (no further ahead than
+// the window), results come out in input order as they are ready (Python's
+// imap). A failed item yields its error and the stream goes on; breaking
+// out of the loop drops what is still queued.
+func IMap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
+	return imap(ctx, p, t, items, true, opts)
+}
+
+// IMapUnordered is IMap yielding results in completion order (Python's
+// imap_unordered).
+func IMapUnordered[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
+	return imap(ctx, p, t, items, false, opts)
+}
+
+func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items iter.Seq[A], ordered bool, opts []MapOption) iter.Seq2[R, error] {
+	return func(yield func(R, error) bool) {
+		var zero R
+		err := check(ctx, p, t.Name())
+		if err == nil && items == nil {
+			err = fmt.Errorf("%w: nil items", ErrInvalidArgument)
+		}
+		o, oerr := buildMapOptions(opts)
+		if err == nil {
+			err = oerr
+		}
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		if o.chunksize == 0 {
+			o.chunksize = 1
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		m := newMapCall(p, t.Name(), o.window)
+		var wg sync.WaitGroup
+		// Shutdown order: stop the feeder (cancel), wait for it, then
+		// forget what is still queued.
+		defer func() { cancel(); wg.Wait(); m.abandon() }()
+
+		var mu sync.Mutex
+		total, feedDone := -1, false // chunks submitted, once the input ends
+		var feedErr error
+		wg.Go(func() {
+			n, chunk, first := 0, make([]A, 0, o.chunksize), 0
+			flush := func() bool {
+				payloads, err := encodeChunk(t.Name(), chunk)
+				if err == nil {
+					err = m.submit(ctx, n, first, payloads)
+				}
+				if err != nil {
+					mu.Lock()
+					feedErr = err
+					mu.Unlock()
+					return false
+				}
+				first += len(chunk)
+				n++
+				chunk = make([]A, 0, o.chunksize)
+				return true
+			}
+			ok := true
+			for it := range items {
+				chunk = append(chunk, it)
+				if len(chunk) == o.chunksize {
+					if ok = flush(); !ok {
+						break
+					}
+				}
+			}
+			if ok && len(chunk) > 0 {
+				ok = flush()
+			}
+			mu.Lock()
+			total, feedDone = n, true
+			mu.Unlock()
+			select {
+			case m.notify <- struct{}{}:
+			default:
+			}
+		})
+
+		held := map[int]chunkOutcome{} // ordered: arrived ahead of their turn
+		next, yielded := 0, 0
+		emit := func(oc chunkOutcome) bool {
+			defer m.release()
+			yielded++
+			if oc.err != nil {
+				for range max(oc.n, 1) {
+					if !yield(zero, oc.err) {
+						return false
+					}
+				}
+				return true
+			}
+			for k, b := range oc.items {
+				v, err := wire.Decode[R](b)
+				if err != nil {
+					err = &TaskError{Task: t.Name(), Code: wire.CodeBadOutput, Message: err.Error(), Index: oc.first + k}
+				}
+				if !yield(v, err) {
+					return false
+				}
+			}
+			return true
+		}
+		for {
+			for _, oc := range m.take() {
+				if !ordered {
+					if !emit(oc) {
+						return
+					}
+					continue
+				}
+				held[oc.index] = oc
+				for {
+					h, ok := held[next]
+					if !ok {
+						break
+					}
+					delete(held, next)
+					next++
+					if !emit(h) {
+						return
+					}
+				}
+			}
+			mu.Lock()
+			fe, done, n := feedErr, feedDone, total
+			mu.Unlock()
+			if fe != nil {
+				yield(zero, fe)
+				return
+			}
+			if done && yielded == n {
+				return
+			}
+			if err := m.wait(ctx); err != nil {
+				if p.closed.Load() {
+					err = ErrClosed
+				}
+				yield(zero, err)
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,335 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/spawn"
+)
+
+// supervisor keeps n local worker processes running: it re-executes the
+// program's own binary with the worker marker, hands each child its
+// configuration over stdin, follows it through the status pipe, replaces it
+// when it exits, and gives back the task a dead child was holding.
+type supervisor struct {
+	exe   string
+	cfg   spawn.ChildConfig // template; ID is set per child
+	n     int
+	nc    *nats.Conn // for handing back a dead child's task
+	log   *slog.Logger
+	host  string
+	delay time.Duration // stop: SIGTERM, then SIGKILL after this long
+
+	stopping atomic.Bool
+	stopCh   chan struct{}
+	wg       sync.WaitGroup
+
+	mu     sync.Mutex
+	procs  map[int]*child // by slot
+	ready  chan readyEvent
+	starts atomic.Int64 // processes started, for tests and status
+	deaths atomic.Int64 // processes that exited without being asked to
+}
+
+type readyEvent struct {
+	slot int
+	err  error
+}
+
+// child is one worker process.
+type child struct {
+	cmd       *exec.Cmd
+	id        string
+	pid       int
+	started   time.Time
+	ready     atomic.Bool
+	held      atomic.Pointer[string] // ack subject of the message it executes
+	heldAt    atomic.Int64           // unix nanos when it took it
+	done      atomic.Int64           // tasks executed
+	exited    chan struct{}
+	readyCh   chan struct{} // closed when it reports ready
+	statusEOF chan struct{} // closed when its status pipe is read to the end
+	initErr   atomic.Pointer[string]
+	planned   atomic.Bool // it announced a recycle or a timeout exit
+	exitCode  int
+}
+
+func newSupervisor(n int, cfg spawn.ChildConfig, nc *nats.Conn, log *slog.Logger, delay time.Duration) (*supervisor, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("pool: cannot find own executable to spawn workers: %w", err)
+	}
+	host, _ := os.Hostname()
+	return &supervisor{
+		exe: exe, cfg: cfg, n: n, nc: nc, log: log, host: host, delay: delay,
+		stopCh: make(chan struct{}),
+		procs:  map[int]*child{},
+		ready:  make(chan readyEvent, n),
+	}, nil
+}
+
+// start launches one goroutine per slot and waits until every slot's
+// first process is ready, one fails, or ctx ends.
+func (s *supervisor) start(ctx context.Context) error {
+	for slot := range s.n {
+		s.wg.Go(func() { s.run(slot) })
+	}
+	for range s.n {
+		select {
+		case ev := <-s.ready:
+			if ev.err != nil {
+				return ev.err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("pool: waiting for %d worker processes: %w", s.n, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// run keeps one slot filled until the supervisor stops. A child that
+// dies young is restarted after a back-off that doubles up to 5s.
+func (s *supervisor) run(slot int) {
+	backoff := time.Duration(0)
+	first := true
+	for !s.stopping.Load() {
+		if backoff > 0 {
+			select {
+			case <-time.After(backoff):
+			case <-s.stopCh:
+				return
+			}
+		}
+		c, err := s.spawn(slot)
+		if err != nil {
+			s.log.Error("spawning worker", "err", err)
+			if first {
+				s.ready <- readyEvent{slot, err}
+				first = false
+			}
+			backoff = min(max(backoff*2, 100*time.Millisecond), 5*time.Second)
+			continue
+		}
+		s.wait(c, slot, &first)
+		if s.stopping.Load() {
+			return
+		}
+		lived := time.Since(c.started)
+		switch {
+		case c.planned.Load() || lived > 10*time.Second:
+			backoff = 0
+		case c.initErr.Load() != nil:
+			backoff = min(max(backoff*2, time.Second), 5*time.Second)
+		default:
+			backoff = min(max(backoff*2, 50*time.Millisecond), 5*time.Second)
+		}
+	}
+}
+
+func (s *supervisor) spawn(slot int) (*child, error) {
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer statusW.Close()
+	stdin, stdinW, err := os.Pipe()
+	if err != nil {
+		statusR.Close()
+		return nil, err
+	}
+	defer stdin.Close()
+	cmd := exec.Command(s.exe)
+	cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
+	cmd.Stdin = stdin
+	cmd.Stdout = os.Stdout // a child's prints show where the parent's do, as in Python
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{statusW}
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		statusR.Close()
+		stdinW.Close()
+		return nil, fmt.Errorf("pool: start worker: %w", err)
+	}
+	s.starts.Add(1)
+	c := &child{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), readyCh: make(chan struct{}), statusEOF: make(chan struct{})}
+	c.id = s.host + "-" + strconv.Itoa(c.pid)
+	cfg := s.cfg
+	cfg.ID = c.id
+	// The secret goes over the pipe, never argv; write in the background in
+	// case the child dies before reading.
+	go func() {
+		_ = json.NewEncoder(stdinW).Encode(cfg)
+		stdinW.Close()
+	}()
+	s.mu.Lock()
+	s.procs[slot] = c
+	s.mu.Unlock()
+	go s.readStatus(c, statusR)
+	return c, nil
+}
+
+// readStatus follows a child's status pipe until the child closes it.
+func (s *supervisor) readStatus(c *child, r *os.File) {
+	defer close(c.statusEOF)
+	defer r.Close()
+	sc := spawn.NewStatusScanner(r)
+	for sc.Scan() {
+		kind, arg := spawn.ParseStatus(sc.Text())
+		switch kind {
+		case spawn.StatusReady:
+			if !c.ready.Swap(true) {
+				close(c.readyCh)
+			}
+		case spawn.StatusTake:
+			c.held.Store(&arg)
+			c.heldAt.Store(time.Now().UnixNano())
+		case spawn.StatusDone:
+			c.held.Store(nil)
+			if n, err := strconv.ParseInt(arg, 10, 64); err == nil {
+				c.done.Store(n)
+			}
+		case spawn.StatusInitError:
+			c.initErr.Store(&arg)
+		case spawn.StatusRecycle, spawn.StatusTimeout:
+			c.planned.Store(true)
+		}
+	}
+}
+
+// wait reaps a child, reports its first readiness, and hands back the task
+// it held when it died so that another worker takes it now rather than
+// after the ack wait.
+func (s *supervisor) wait(c *child, slot int, first *bool) {
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- c.cmd.Wait() }()
+	var err error
+	reported := !*first
+	readyCh := c.readyCh
+loop:
+	for {
+		select {
+		case err = <-waitErr:
+			break loop
+		case <-readyCh:
+			readyCh = nil
+			if !reported {
+				reported, *first = true, false
+				s.ready <- readyEvent{slot: slot}
+			}
+		}
+	}
+	// Read what the child wrote before it died: whether it was ready, and
+	// which task it held. (Bounded: a grandchild could keep the pipe open.)
+	select {
+	case <-c.statusEOF:
+	case <-time.After(2 * time.Second):
+	}
+	if !reported && c.ready.Load() {
+		reported, *first = true, false
+		s.ready <- readyEvent{slot: slot}
+	}
+	close(c.exited)
+	c.exitCode = exitCode(c.cmd.ProcessState)
+	if held := c.held.Load(); held != nil {
+		// The child died mid-task: give the task back now.
+		_ = s.nc.Publish(*held, []byte("-NAK"))
+		c.held.Store(nil)
+	}
+	if !reported {
+		*first = false
+		msg := fmt.Sprintf("pool: worker process %d exited (%s) before it was ready", c.pid, describeExit(c.cmd.ProcessState, err))
+		if ie := c.initErr.Load(); ie != nil {
+			msg = fmt.Sprintf("pool: worker initializer failed in process %d: %s", c.pid, *ie)
+		} else if c.exitCode == 0 || c.exitCode == 2 {
+			msg += "; does main call worker.Main() first?"
+		}
+		s.ready <- readyEvent{slot: slot, err: errors.New(msg)}
+	}
+	if !s.stopping.Load() && !c.planned.Load() {
+		s.deaths.Add(1)
+		s.log.Warn("worker process exited; replacing it", "pid", c.pid, "exit", describeExit(c.cmd.ProcessState, err))
+	}
+	s.mu.Lock()
+	if s.procs[slot] == c {
+		delete(s.procs, slot)
+	}
+	s.mu.Unlock()
+}
+
+// stop ends every child: gracefully (SIGTERM, then SIGKILL after the stop
+// delay) or at once (SIGKILL), and waits for all of them.
+func (s *supervisor) stop(graceful bool) {
+	if s.stopping.Swap(true) {
+		s.wg.Wait()
+		return
+	}
+	close(s.stopCh)
+	s.mu.Lock()
+	kids := make([]*child, 0, len(s.procs))
+	for _, c := range s.procs {
+		kids = append(kids, c)
+	}
+	s.mu.Unlock()
+	for _, c := range kids {
+		if graceful {
+			_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		} else {
+			killGroup(c.pid)
+		}
+	}
+	if graceful {
+		timer := time.NewTimer(s.delay)
+		defer timer.Stop()
+		for _, c := range kids {
+			select {
+			case <-c.exited:
+			case <-timer.C:
+				for _, k := range kids {
+					killGroup(k.pid)
+				}
+			}
+		}
+	}
+	s.wg.Wait()
+}
+
+// children lists the live, ready children.
+func (s *supervisor) children() []*child {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*child, 0, len(s.procs))
+	for _, c := range s.procs {
+		if c.ready.Load() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return -1
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+func describeExit(ps *os.ProcessState, err error) string {
+	if ps == nil {
+		return fmt.Sprint(err)
+	}
+	return ps.String()
+}

@@ -1,0 +1,99 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// ErrInvalidConfig is wrapped by the error Serve returns for a bad Config.
+var ErrInvalidConfig = errors.New("worker: invalid config")
+
+// Config configures Serve.
+type Config struct {
+	// URL is the NATS server or cluster to dial: one URL or a
+	// comma-separated list. It may carry credentials (nats://TOKEN@host).
+	// Ignored when Conn is set.
+	URL string
+	// Conn is an existing connection to serve on instead of dialling URL.
+	// Serve does not close it.
+	Conn *nats.Conn
+	// User and Password, or Token, authenticate the connection Serve dials.
+	User, Password, Token string
+	// Pool is the pool whose tasks to serve. Default "default".
+	Pool string
+	// ID identifies the worker in the pool. Default "<host>-<pid>".
+	ID string
+	// Registry holds the tasks to serve. Default: DefaultRegistry().
+	Registry *Registry
+	// MaxTasksPerChild makes Serve return nil after executing that many
+	// tasks (Python's maxtasksperchild). Default 0: no limit.
+	MaxTasksPerChild int
+	// Init runs once, before the first task; if it fails Serve returns its
+	// error without taking any task. Default: the hook set with OnStart.
+	Init func(ctx context.Context) error
+	// Logger receives the worker's log lines. Default slog.Default() with
+	// the worker id and pid attached.
+	Logger *slog.Logger
+	// AckWait is how long a held task may go without an ack or progress
+	// before JetStream redelivers it; Serve sends progress every AckWait/5.
+	// It must match the consumer's (set by the pool). Default 5s.
+	AckWait time.Duration
+	// GiveBackAfter is the fairness quantum: a worker that has run one
+	// message's tasks for this long hands the ones it has not started back
+	// to the queue, so they never wait behind a long task while another
+	// worker is idle. Default 5ms.
+	GiveBackAfter time.Duration
+	// HardTimeoutGrace is how long a task may run past its timeout, its
+	// context already cancelled, before the worker gives up on it: it
+	// reports a timeout error and exits, so its supervisor replaces it.
+	// Default 1s.
+	HardTimeoutGrace time.Duration
+	// OnHardTimeout is called instead of os.Exit(ExitHardTimeout) when a
+	// task ignores its hard timeout. Default: exit the process.
+	OnHardTimeout func()
+
+	status io.Writer // the supervisor's status pipe, set by Main
+	ppid   int       // the supervisor's pid, set by Main: exit if it changes
+}
+
+// ExitHardTimeout is the exit code of a worker process that gave up on a
+// task ignoring its hard timeout.
+const ExitHardTimeout = 3
+
+func (c *Config) setDefaults() error {
+	if c.Conn == nil && c.URL == "" {
+		return fmt.Errorf("%w: URL or Conn is required", ErrInvalidConfig)
+	}
+	if c.Pool == "" {
+		c.Pool = "default"
+	}
+	if err := wire.ValidPoolName(c.Pool); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	if c.MaxTasksPerChild < 0 || c.AckWait < 0 || c.GiveBackAfter < 0 || c.HardTimeoutGrace < 0 {
+		return fmt.Errorf("%w: negative setting", ErrInvalidConfig)
+	}
+	if c.Registry == nil {
+		c.Registry = defaultRegistry
+	}
+	if c.AckWait == 0 {
+		c.AckWait = wire.DefaultAckWait
+	}
+	if c.GiveBackAfter == 0 {
+		c.GiveBackAfter = 5 * time.Millisecond
+	}
+	if c.HardTimeoutGrace == 0 {
+		c.HardTimeoutGrace = time.Second
+	}
+	if c.Init == nil {
+		c.Init = startHook()
+	}
+	return nil
+}

@@ -1,0 +1,370 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// job is one task message being executed. The executor takes tasks from
+// [next, end); the give-back timer may shrink end to hand the rest back.
+type job struct {
+	msg      *nats.Msg
+	name     string
+	reply    string
+	timeout  time.Duration
+	attempt  int
+	deaths   int
+	delivery int
+	tm       *wire.TaskMsg
+	start    time.Time
+	msgID    string
+
+	mu        sync.Mutex
+	next, end int
+	returned  []wire.Task // handed back but could not be re-queued: run them here
+	out       []byte      // encoded results not yet sent
+	nout      int
+	lastFlush time.Time
+	handing   sync.WaitGroup // give-backs in flight: ack only after they are queued
+	finished  bool           // acked or terminated: the timeout path must not act
+}
+
+func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
+	meta, ok := wire.ParseAck(m.Reply)
+	if !ok {
+		rt.log.Warn("dropping message without a JetStream ack subject", "subject", m.Subject)
+		return
+	}
+	j := &job{msg: m, delivery: meta.Delivered, start: time.Now(), msgID: m.Header.Get(wire.HdrMsgID)}
+	j.reply = m.Header.Get(wire.HdrReply)
+	j.name = m.Subject[min(len(rt.subj.TaskPrefix()), len(m.Subject)):]
+	tm, err := wire.DecodeTaskMsg(m.Data)
+	if err != nil || j.reply == "" || j.name == "" {
+		// Nobody to answer, or nothing to run: drop it for good, with a reason.
+		rt.log.Warn("dropping malformed task message", "subject", m.Subject, "seq", meta.StreamSeq, "err", err, "reply", j.reply != "")
+		rt.term(m)
+		return
+	}
+	j.tm, j.end = tm, len(tm.Tasks)
+	if v := m.Header.Get(wire.HdrTimeout); v != "" {
+		ms, _ := strconv.ParseInt(v, 10, 64)
+		j.timeout = time.Duration(max(ms, 0)) * time.Millisecond
+	}
+	j.deaths, _ = strconv.Atoi(m.Header.Get(wire.HdrDeaths))
+	j.attempt = max(j.deaths, 0) + meta.Delivered
+	maxAttempts, _ := strconv.Atoi(m.Header.Get(wire.HdrMaxAttempts))
+
+	if rt.cancelled.has(wire.CancelKey(j.reply, tm.Call)) {
+		rt.ack(m)
+		return
+	}
+	if maxAttempts > 0 && j.attempt > maxAttempts {
+		// Every earlier delivery ended with its worker gone or hung.
+		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeWorkerLost, Message: fmt.Sprintf(
+			"task %s: worker lost on each of %d attempts", j.name, maxAttempts)})
+		rt.term(m)
+		return
+	}
+	if meta.Delivered > 1 && len(tm.Tasks) > 1 {
+		// A redelivered batch: one of its tasks may be the one that killed
+		// the last worker. Split it so each task is counted on its own.
+		if err := rt.requeue(j, tm.Tasks, "s", 1); err == nil {
+			rt.ack(m)
+			return
+		}
+	}
+	h := rt.cfg.Registry.lookup(j.name)
+	if h == nil {
+		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeUnknownTask, Message: fmt.Sprintf(
+			"unknown task %q: not registered in worker %s (serves %v)", j.name, rt.cfg.ID, rt.cfg.Registry.Names())})
+		rt.ack(m)
+		return
+	}
+	rt.run(ctx, j, h)
+}
+
+// run executes a job's tasks in order, handing back what it has not started
+// once it has run for GiveBackAfter, and acks the message at the end.
+func (rt *runtime) run(ctx context.Context, j *job, h handler) {
+	rt.mu.Lock()
+	rt.current = j
+	rt.mu.Unlock()
+	rt.status(spawn.StatusTake, j.msg.Reply)
+	j.lastFlush = j.start
+
+	var giveBack *time.Timer
+	if j.end > 1 {
+		giveBack = time.AfterFunc(rt.cfg.GiveBackAfter, func() { rt.giveBack(j) })
+	}
+	for {
+		j.mu.Lock()
+		if j.next >= j.end {
+			j.mu.Unlock()
+			if giveBack != nil {
+				giveBack.Stop()
+			}
+			j.handing.Wait()
+			j.mu.Lock()
+			if len(j.returned) == 0 {
+				j.mu.Unlock()
+				break
+			}
+			// A give-back failed: run those tasks here after all.
+			j.tm.Tasks = append(j.tm.Tasks[:j.end], j.returned...)
+			j.returned = nil
+			j.end = len(j.tm.Tasks)
+			j.mu.Unlock()
+			giveBack = nil
+			continue
+		}
+		i := j.next
+		j.next++
+		j.mu.Unlock()
+
+		res := rt.runTask(ctx, j, h, &j.tm.Tasks[i])
+
+		j.mu.Lock()
+		rt.addResult(j, &res)
+		if time.Since(j.lastFlush) >= rt.cfg.GiveBackAfter {
+			rt.flush(j)
+		}
+		j.mu.Unlock()
+	}
+	j.mu.Lock()
+	rt.flush(j)
+	j.finished = true
+	j.mu.Unlock()
+	rt.ack(j.msg)
+	rt.mu.Lock()
+	rt.current = nil
+	rt.mu.Unlock()
+	rt.status(spawn.StatusDone, strconv.FormatInt(rt.done.Load(), 10))
+}
+
+// runTask runs one task's items in order; the first failing item fails it.
+func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task) wire.Result {
+	res := wire.Result{Seq: t.Seq, Attempt: j.attempt}
+	tc := &taskCtx{nc: rt.nc, info: Info{
+		WorkerID: rt.cfg.ID, PID: rt.pid, PPID: os.Getppid(), Host: rt.host, Pool: rt.cfg.Pool,
+		Task: j.name, TaskID: j.taskID(t.Seq), Attempt: j.attempt,
+	}}
+	tctx := context.WithValue(ctx, ctxKey{}, tc)
+	var hard *time.Timer
+	if j.timeout > 0 {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithTimeout(tctx, j.timeout)
+		defer cancel()
+		hard = time.AfterFunc(j.timeout+rt.cfg.HardTimeoutGrace, func() { rt.hardTimeout(j, t) })
+		defer hard.Stop()
+	}
+	res.Items = make([][]byte, 0, len(t.Items))
+	for k, item := range t.Items {
+		out, err := callHandler(tctx, h, item)
+		if err != nil {
+			rt.failed.Add(1)
+			rt.done.Add(1)
+			info := errorInfo(err)
+			info.Item = k
+			return wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info}
+		}
+		res.Items = append(res.Items, out)
+	}
+	rt.done.Add(1)
+	return res
+}
+
+func (j *job) taskID(seq uint64) string {
+	return j.reply + "." + strconv.FormatUint(j.tm.Call, 10) + "." + strconv.FormatUint(seq, 10)
+}
+
+// callHandler is the task boundary: a panic becomes an error with its stack.
+func callHandler(ctx context.Context, h handler, in []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: string(debug.Stack())}
+		}
+	}()
+	return h(ctx, in)
+}
+
+type panicError struct {
+	value any
+	stack string
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+func errorInfo(err error) *wire.ErrorInfo {
+	info := &wire.ErrorInfo{Code: wire.CodeTask, Message: err.Error()}
+	var pe *panicError
+	var ce *codedError
+	switch {
+	case errors.As(err, &pe):
+		info.Code, info.Stack = wire.CodePanic, pe.stack
+	case errors.As(err, &ce):
+		info.Code = ce.code
+	case errors.Is(err, context.DeadlineExceeded):
+		info.Code = wire.CodeTimeout
+	case errors.Is(err, context.Canceled):
+		info.Code = wire.CodeCanceled
+	}
+	return info
+}
+
+// addResult encodes a result into the job's outgoing buffer. A result that
+// could never fit in one message becomes an error saying so. j.mu is held.
+func (rt *runtime) addResult(j *job, r *wire.Result) {
+	enc := wire.AppendResult(nil, r)
+	limit := rt.maxPay - 1024
+	if len(enc) > limit {
+		enc = wire.AppendResult(nil, &wire.Result{Seq: r.Seq, Attempt: r.Attempt, Err: &wire.ErrorInfo{
+			Code: wire.CodeBadOutput, Message: fmt.Sprintf("result of task %s is %d bytes, over the broker's max payload of %d", j.name, len(enc), rt.maxPay)}})
+	}
+	if len(j.out)+len(enc) > min(limit, 256<<10) {
+		rt.flush(j)
+	}
+	j.out = append(j.out, enc...)
+	j.nout++
+}
+
+// flush sends the buffered results to the caller. j.mu is held.
+func (rt *runtime) flush(j *job) {
+	if j.nout == 0 {
+		return
+	}
+	body := wire.ResultMsgHeader(make([]byte, 0, 64+len(j.out)), rt.cfg.ID, rt.pid, rt.host, j.nout)
+	body = append(body, j.out...)
+	if err := rt.nc.Publish(j.reply, body); err != nil {
+		rt.log.Warn("sending results", "to", j.reply, "err", err)
+	}
+	j.out, j.nout, j.lastFlush = j.out[:0], 0, time.Now()
+}
+
+// failAll answers every task of the message with the same error.
+func (rt *runtime) failAll(j *job, info *wire.ErrorInfo) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, t := range j.tm.Tasks {
+		rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info})
+	}
+	rt.flush(j)
+}
+
+// giveBack hands the tasks not yet started back to the queue, in two
+// messages so that two idle workers can share them.
+func (rt *runtime) giveBack(j *job) {
+	j.mu.Lock()
+	if j.finished || j.end-j.next < 1 {
+		j.mu.Unlock()
+		return
+	}
+	rest := append([]wire.Task(nil), j.tm.Tasks[j.next:j.end]...)
+	from := j.next
+	j.end = j.next
+	rt.flush(j) // results so far should not wait behind the long task either
+	j.handing.Add(1)
+	j.mu.Unlock()
+	go func() {
+		defer j.handing.Done()
+		var err error
+		if len(rest) >= 2 {
+			half := len(rest) / 2
+			err = rt.requeue(j, rest[:half], "g"+strconv.Itoa(from), len(rest[:half]))
+			if err == nil {
+				err = rt.requeue(j, rest[half:], "g"+strconv.Itoa(from+half), len(rest[half:]))
+				if err != nil {
+					rest = rest[half:]
+				}
+			}
+		} else {
+			err = rt.requeue(j, rest, "g"+strconv.Itoa(from), len(rest))
+		}
+		if err != nil {
+			rt.log.Warn("handing tasks back failed; running them here", "err", err)
+			j.mu.Lock()
+			j.returned = append(j.returned, rest...)
+			j.mu.Unlock()
+		}
+	}()
+}
+
+// requeue publishes tasks again as new messages of per tasks each (waiting
+// for JetStream to store them), carrying the attempts they have used.
+// Message ids derive from the original, so repeating this after a crash
+// does not queue them twice.
+func (rt *runtime) requeue(j *job, tasks []wire.Task, tag string, per int) error {
+	deaths := max(j.deaths, 0) + j.delivery - 1
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for start := 0; start < len(tasks); start += per {
+		part := tasks[start:min(start+per, len(tasks))]
+		body := wire.TaskMsgHeader(nil, j.tm.Call, len(part))
+		for i := range part {
+			body = wire.AppendTask(body, &part[i])
+		}
+		m := nats.NewMsg(j.msg.Subject)
+		m.Data = body
+		for k, v := range j.msg.Header {
+			m.Header[k] = v
+		}
+		m.Header.Set(wire.HdrDeaths, strconv.Itoa(deaths))
+		m.Header.Set(wire.HdrMsgID, j.msgID+"."+tag+"."+strconv.Itoa(start))
+		if _, err := rt.js.PublishMsg(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hardTimeout runs when a task has ignored its cancelled context for the
+// grace period: the worker answers for it, hands back what it has not
+// started, and exits so that its supervisor starts a fresh process.
+func (rt *runtime) hardTimeout(j *job, t *wire.Task) {
+	j.mu.Lock()
+	if j.finished {
+		j.mu.Unlock()
+		return
+	}
+	rest := append([]wire.Task(nil), j.tm.Tasks[j.next:j.end]...)
+	j.end = j.next
+	rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: &wire.ErrorInfo{Code: wire.CodeTimeout, Message: fmt.Sprintf(
+		"task %s ignored its %s timeout for %s; worker %s (pid %d) exits", j.name, j.timeout, rt.cfg.HardTimeoutGrace, rt.cfg.ID, rt.pid)}})
+	rt.flush(j)
+	j.finished = true
+	j.mu.Unlock()
+	j.handing.Wait()
+	if len(rest) > 0 {
+		if err := rt.requeue(j, rest, "t"+strconv.FormatUint(t.Seq, 10), len(rest)); err != nil {
+			// Leave the message unacked: it is redelivered whole.
+			rt.log.Error("hard timeout: could not hand back tasks", "err", err)
+			rt.exitHard()
+			return
+		}
+	}
+	rt.ack(j.msg)
+	rt.log.Error("task ignored its timeout; exiting", "task", j.name, "timeout", j.timeout)
+	rt.status(spawn.StatusTimeout, j.name)
+	rt.exitHard()
+}
+
+func (rt *runtime) exitHard() {
+	_ = rt.nc.FlushTimeout(time.Second)
+	if rt.cfg.OnHardTimeout != nil {
+		rt.cfg.OnHardTimeout()
+		return
+	}
+	os.Exit(ExitHardTimeout)
+}
+
+func (rt *runtime) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte("+ACK")) }
+func (rt *runtime) term(m *nats.Msg) { _ = rt.nc.Publish(m.Reply, []byte("+TERM")) }

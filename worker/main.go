@@ -1,0 +1,72 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/procpool/procpool/internal/spawn"
+)
+
+// Exit codes of a worker process, for its supervisor.
+const (
+	ExitOK         = 0 // stopped on request or recycled after MaxTasksPerChild
+	ExitError      = 1 // could not connect or serve
+	ExitInitFailed = 4 // the OnStart initializer failed
+)
+
+// IsWorkerProcess reports whether this process was spawned as a worker, in
+// which case Main does not return.
+func IsWorkerProcess() bool { return os.Getenv(spawn.EnvMarker) != "" }
+
+// Main turns this process into a worker if a pool spawned it as one, and
+// never returns then; otherwise it returns at once. Call it as the first
+// line of main, before flags are parsed or anything else runs: a pool
+// re-executes the program's own binary to make its workers, as Python's
+// multiprocessing does with `if __name__ == '__main__':`.
+func Main() {
+	if !IsWorkerProcess() {
+		return
+	}
+	os.Exit(runChild())
+}
+
+func runChild() int {
+	cfg, err := spawn.ReadConfig(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "procpool worker:", err)
+		return ExitError
+	}
+	os.Unsetenv(spawn.EnvMarker) // programs a task starts are not workers
+	status := os.NewFile(spawn.StatusFD, "procpool-status")
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	// The supervisor sends SIGTERM to stop a worker gracefully: finish the
+	// message in hand, take no more. SIGINT from a terminal is the
+	// supervisor's to handle, not ours.
+	signal.Ignore(os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+
+	err = Serve(ctx, Config{
+		URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
+		Pool: cfg.Pool, ID: cfg.ID, MaxTasksPerChild: cfg.MaxTasksPerChild,
+		AckWait: cfg.AckWait, Logger: log, status: status, ppid: os.Getppid(),
+	})
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, errInit):
+		log.Error("worker initializer failed", "err", err)
+		return ExitInitFailed
+	default:
+		log.Error("worker stopped", "err", err)
+		return ExitError
+	}
+}

@@ -1,0 +1,305 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// errInit wraps the initializer's error.
+var errInit = errors.New("worker: initializer failed")
+
+// runtime is one serving worker: one connection, one task at a time.
+type runtime struct {
+	cfg     Config
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	subj    wire.Subjects
+	log     *slog.Logger
+	host    string
+	pid     int
+	started time.Time
+	maxPay  int
+
+	done   atomic.Int64 // tasks executed
+	failed atomic.Int64 // tasks that returned an error
+	stop   atomic.Bool  // draining: take no more work
+
+	mu      sync.Mutex
+	current *job // the message being executed, for progress heartbeats
+
+	cancelled cancelSet
+	statusMu  sync.Mutex
+}
+
+// Serve runs a worker: it takes the pool's tasks one message at a time,
+// runs them with the registry's functions and sends each result to its
+// caller's inbox, until ctx ends (it then finishes the message in hand),
+// MaxTasksPerChild tasks are done, or the connection closes for good.
+// It returns nil on a normal stop.
+func Serve(ctx context.Context, cfg Config) error {
+	if err := cfg.setDefaults(); err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	rt := &runtime{cfg: cfg, subj: wire.Subjects{Pool: cfg.Pool}, host: host, pid: os.Getpid(), started: time.Now()}
+	if rt.cfg.ID == "" {
+		rt.cfg.ID = fmt.Sprintf("%s-%d", host, rt.pid)
+	}
+	rt.log = cfg.Logger
+	if rt.log == nil {
+		rt.log = slog.Default()
+	}
+	rt.log = rt.log.With("worker", rt.cfg.ID, "pid", rt.pid)
+
+	closed := make(chan struct{})
+	nc := cfg.Conn
+	if nc == nil {
+		opts := []nats.Option{
+			nats.Name("procpool-worker " + rt.cfg.ID),
+			nats.MaxReconnects(-1),
+			nats.ReconnectWait(250 * time.Millisecond),
+			nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		}
+		if cfg.User != "" {
+			opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+		}
+		if cfg.Token != "" {
+			opts = append(opts, nats.Token(cfg.Token))
+		}
+		var err error
+		nc, err = nats.Connect(cfg.URL, opts...)
+		if err != nil {
+			return fmt.Errorf("worker: connect: %w", err)
+		}
+		defer nc.Close()
+	}
+	rt.nc = nc
+	rt.maxPay = int(nc.MaxPayload())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("worker: jetstream: %w", err)
+	}
+	rt.js = js
+	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = wire.LookupOrEnsure(setupCtx, js, rt.subj)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("worker: task stream of pool %s: %w", cfg.Pool, err)
+	}
+	if cfg.Init != nil {
+		if err := runInit(ctx, cfg.Init); err != nil {
+			rt.status(spawn.StatusInitError, err.Error())
+			return fmt.Errorf("%w: %w", errInit, err)
+		}
+	}
+	cancelSub, err := nc.Subscribe(rt.subj.Cancel(), func(m *nats.Msg) { rt.cancelled.add(string(m.Data)) })
+	if err != nil {
+		return fmt.Errorf("worker: subscribe: %w", err)
+	}
+	defer cancelSub.Unsubscribe()
+
+	// Every goroutine Serve starts is waited for before it returns.
+	var wg sync.WaitGroup
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	defer func() { stopBg(); wg.Wait() }()
+	wg.Go(func() { rt.beatLoop(bgCtx) })
+
+	rt.status(spawn.StatusReady, rt.cfg.ID)
+	rt.log.Debug("worker ready", "pool", cfg.Pool)
+	return rt.pullLoop(ctx, closed)
+}
+
+func runInit(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn(ctx)
+}
+
+// pullLoop asks JetStream for one message at a time, and only when idle:
+// a worker never holds a task it is not running, so a task never waits
+// behind another while some worker is idle, and a worker's death strands
+// at most the one message it was executing.
+func (rt *runtime) pullLoop(ctx context.Context, closed <-chan struct{}) error {
+	inbox := rt.nc.NewRespInbox()
+	msgs := make(chan *nats.Msg, 64)
+	sub, err := rt.nc.ChanSubscribe(inbox, msgs)
+	if err != nil {
+		return fmt.Errorf("worker: subscribe: %w", err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	defer sub.Unsubscribe()
+
+	const expires = 5 * time.Second
+	req, _ := json.Marshal(map[string]any{"batch": 1, "expires": expires.Nanoseconds()})
+	outstanding := false
+	lastPull := time.Time{}
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	draining := false
+	var drained chan struct{}
+	for {
+		if !outstanding && !draining {
+			if err := rt.nc.PublishRequest(rt.subj.PullNext(), inbox, req); err != nil && rt.nc.IsClosed() {
+				return errors.New("worker: connection closed")
+			}
+			outstanding, lastPull = true, time.Now()
+			retry.Reset(expires + time.Second)
+		}
+		select {
+		case m := <-msgs:
+			if code := m.Header.Get("Status"); code != "" || len(m.Data) == 0 && m.Reply == "" {
+				switch code {
+				case "100": // idle heartbeat
+				default: // 404, 408 request expired, 409 leader change etc.: ask again
+					outstanding = false
+					if code == "409" && !draining {
+						// e.g. consumer deleted or too many waiting pulls; don't spin.
+						time.Sleep(100 * time.Millisecond)
+					}
+				}
+				continue
+			}
+			outstanding = false
+			rt.handle(ctx, m)
+			if max := rt.cfg.MaxTasksPerChild; max > 0 && rt.done.Load() >= int64(max) && !draining {
+				rt.status(spawn.StatusRecycle, fmt.Sprint(rt.done.Load()))
+				draining, drained = true, rt.drain(sub)
+			}
+		case <-retry.C:
+			// A pull whose expiry status never came (e.g. lost in a reconnect).
+			if time.Since(lastPull) >= expires {
+				outstanding = false
+			}
+		case <-ctx.Done():
+			if !draining {
+				draining, drained = true, rt.drain(sub)
+			}
+		case <-drained:
+			// Interest is gone and everything sent before that is in msgs.
+			for {
+				select {
+				case m := <-msgs:
+					if m.Header.Get("Status") == "" && m.Reply != "" {
+						rt.handle(context.WithoutCancel(ctx), m)
+					}
+				default:
+					return nil
+				}
+			}
+		case <-closed:
+			return errors.New("worker: connection closed")
+		}
+	}
+}
+
+// drain withdraws the pull inbox's interest; the returned channel closes
+// once the server has processed that, so no message can still be on its way.
+func (rt *runtime) drain(sub *nats.Subscription) chan struct{} {
+	rt.stop.Store(true)
+	done := make(chan struct{})
+	_ = sub.Unsubscribe()
+	go func() {
+		defer close(done)
+		_ = rt.nc.FlushTimeout(2 * time.Second)
+	}()
+	return done
+}
+
+// status writes a line to the supervisor's status pipe, if there is one.
+func (rt *runtime) status(kind, arg string) {
+	if rt.cfg.status == nil {
+		return
+	}
+	rt.statusMu.Lock()
+	defer rt.statusMu.Unlock()
+	_, _ = rt.cfg.status.Write(spawn.StatusLine(kind, arg))
+}
+
+// beatLoop sends progress for the message in hand (so JetStream does not
+// redeliver a long task while its worker lives) and the worker's heartbeat.
+func (rt *runtime) beatLoop(ctx context.Context) {
+	interval := max(rt.cfg.AckWait/5, 50*time.Millisecond)
+	beatEvery := time.Second
+	t := time.NewTicker(min(interval, beatEvery))
+	defer t.Stop()
+	lastBeat := time.Time{}
+	for {
+		rt.mu.Lock()
+		j := rt.current
+		rt.mu.Unlock()
+		if j != nil && time.Since(j.start) >= interval/2 {
+			_ = rt.nc.Publish(j.msg.Reply, []byte("+WPI"))
+		}
+		if time.Since(lastBeat) >= beatEvery {
+			lastBeat = time.Now()
+			rt.publishBeat(j, beatEvery)
+		}
+		if rt.cfg.ppid != 0 && os.Getppid() != rt.cfg.ppid {
+			rt.log.Warn("supervisor gone; exiting")
+			os.Exit(1)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (rt *runtime) publishBeat(j *job, every time.Duration) {
+	b := wire.Beat{
+		ID: rt.cfg.ID, PID: rt.pid, PPID: os.Getppid(), Host: rt.host, Pool: rt.cfg.Pool,
+		Started: rt.started, TasksDone: rt.done.Load(), Failed: rt.failed.Load(),
+		Tasks: rt.cfg.Registry.Names(), Stopping: rt.stop.Load(), Interval: every,
+	}
+	if j != nil {
+		b.Busy, b.Task, b.TaskSince = true, j.name, j.start
+	}
+	data, _ := json.Marshal(b)
+	_ = rt.nc.Publish(rt.subj.Heartbeat(), data)
+}
+
+// cancelSet remembers calls their callers gave up on, for a while.
+type cancelSet struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (c *cancelSet) add(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]time.Time{}
+	}
+	now := time.Now()
+	if len(c.m) > 10000 {
+		for k, t := range c.m {
+			if now.Sub(t) > 10*time.Minute {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[key] = now
+}
+
+func (c *cancelSet) has(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[key]
+	return ok
+}
