@@ -139,6 +139,9 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 			rt.flush(j)
 		}
 		j.mu.Unlock()
+		if rt.recycleDue() {
+			rt.handBackRest(j)
+		}
 	}
 	j.mu.Lock()
 	rt.flush(j)
@@ -296,6 +299,31 @@ func (rt *runtime) giveBack(j *job) {
 			j.mu.Unlock()
 		}
 	}()
+}
+
+// recycleDue reports whether MaxTasksPerChild tasks are done.
+func (rt *runtime) recycleDue() bool {
+	return rt.cfg.MaxTasksPerChild > 0 && rt.done.Load() >= int64(rt.cfg.MaxTasksPerChild)
+}
+
+// handBackRest re-queues the tasks of j not yet started, so a worker about
+// to be recycled runs no more than its share and strands nothing.
+func (rt *runtime) handBackRest(j *job) {
+	j.mu.Lock()
+	if j.next >= j.end {
+		j.mu.Unlock()
+		return
+	}
+	rest := append([]wire.Task(nil), j.tm.Tasks[j.next:j.end]...)
+	from := j.next
+	j.end = j.next
+	j.mu.Unlock()
+	if err := rt.requeue(j, rest, "r"+strconv.Itoa(from), len(rest)); err != nil {
+		rt.log.Warn("recycling: could not hand back tasks; running them here", "err", err)
+		j.mu.Lock()
+		j.returned = append(j.returned, rest...)
+		j.mu.Unlock()
+	}
 }
 
 // requeue publishes tasks again as new messages of per tasks each (waiting

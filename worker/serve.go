@@ -135,7 +135,7 @@ func runInit(ctx context.Context, fn func(context.Context) error) (err error) {
 // behind another while some worker is idle, and a worker's death strands
 // at most the one message it was executing.
 func (rt *runtime) pullLoop(ctx context.Context, closed <-chan struct{}) error {
-	inbox := rt.nc.NewRespInbox()
+	inbox := rt.nc.NewInbox()
 	msgs := make(chan *nats.Msg, 64)
 	sub, err := rt.nc.ChanSubscribe(inbox, msgs)
 	if err != nil {
@@ -176,7 +176,7 @@ func (rt *runtime) pullLoop(ctx context.Context, closed <-chan struct{}) error {
 			}
 			outstanding = false
 			rt.handle(ctx, m)
-			if max := rt.cfg.MaxTasksPerChild; max > 0 && rt.done.Load() >= int64(max) && !draining {
+			if rt.recycleDue() && !draining {
 				rt.status(spawn.StatusRecycle, fmt.Sprint(rt.done.Load()))
 				draining, drained = true, rt.drain(sub)
 			}
