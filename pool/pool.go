@@ -75,7 +75,7 @@ func (p *Pool) start(ctx context.Context) error {
 	child := spawn.ChildConfig{Pool: p.o.name, MaxTasksPerChild: p.o.maxTasksPerChild, AckWait: p.o.ackWait}
 	var err error
 	if p.o.brokerURL == "" {
-		p.broker, err = broker.Start(ctx, broker.Config{StoreDir: p.o.storeDir, Logger: p.log})
+		p.broker, err = broker.Start(ctx, broker.Config{StoreDir: p.o.storeDir, Logger: p.o.logger})
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,6 +57,7 @@ type child struct {
 	ready     atomic.Bool
 	held      atomic.Pointer[string] // ack subject of the message it executes
 	heldAt    atomic.Int64           // unix nanos when it took it
+	task      atomic.Pointer[string] // name of the task it executes
 	done      atomic.Int64           // tasks executed
 	exited    chan struct{}
 	readyCh   chan struct{} // closed when it reports ready
@@ -192,7 +194,9 @@ func (s *supervisor) readStatus(c *child, r *os.File) {
 				close(c.readyCh)
 			}
 		case spawn.StatusTake:
-			c.held.Store(&arg)
+			ack, name, _ := strings.Cut(arg, " ")
+			c.held.Store(&ack)
+			c.task.Store(&name)
 			c.heldAt.Store(time.Now().UnixNano())
 		case spawn.StatusDone:
 			c.held.Store(nil)

@@ -16,6 +16,7 @@ import (
 type WorkerInfo struct {
 	ID        string    // unique within the pool
 	PID       int       // process id on its host
+	PPID      int       // its parent's pid: this process for local workers
 	Host      string    // host name
 	Local     bool      // spawned and supervised by this pool
 	Started   time.Time // when it started
@@ -31,18 +32,25 @@ func (p *Pool) Workers() []WorkerInfo {
 	byID := map[string]WorkerInfo{}
 	self := os.Getpid()
 	for _, b := range p.beats.live() {
-		if b.PPID == self && p.sup != nil {
-			continue // our own children: the supervisor knows them first-hand
-		}
-		byID[b.ID] = WorkerInfo{ID: b.ID, PID: b.PID, Host: b.Host, Started: b.Started,
+		byID[b.ID] = WorkerInfo{ID: b.ID, PID: b.PID, PPID: b.PPID, Host: b.Host, Started: b.Started,
 			TasksDone: b.TasksDone, Busy: b.Busy, Task: b.Task, LastSeen: b.seen}
 	}
 	if p.sup != nil {
+		// Our own children: the supervisor knows them first-hand and at
+		// once; a beat from a child it no longer has is stale.
+		for id, w := range byID {
+			if w.PPID == self {
+				delete(byID, id)
+			}
+		}
 		for _, c := range p.sup.children() {
-			w := byID[c.id]
-			w.ID, w.PID, w.Host, w.Local, w.Started = c.id, c.pid, p.sup.host, true, c.started
+			w := WorkerInfo{}
+			w.ID, w.PID, w.PPID, w.Host, w.Local, w.Started = c.id, c.pid, self, p.sup.host, true, c.started
 			w.TasksDone = max(w.TasksDone, c.done.Load())
 			w.Busy = c.held.Load() != nil
+			if name := c.task.Load(); w.Busy && name != nil {
+				w.Task = *name
+			}
 			byID[c.id] = w
 		}
 	}

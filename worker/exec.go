@@ -99,7 +99,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 	rt.mu.Lock()
 	rt.current = j
 	rt.mu.Unlock()
-	rt.status(spawn.StatusTake, j.msg.Reply)
+	rt.status(spawn.StatusTake, j.msg.Reply+" "+j.name)
 	j.lastFlush = j.start
 
 	var giveBack *time.Timer

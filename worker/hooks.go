@@ -6,7 +6,7 @@ import (
 )
 
 var (
-	hookMu sync.Mutex
+	hookMu  sync.Mutex
 	onStart func(ctx context.Context) error
 )
 

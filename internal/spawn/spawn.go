@@ -49,7 +49,7 @@ func ReadConfig(r io.Reader) (ChildConfig, error) {
 // Status line kinds a child writes, one per line: "<kind> <arg>".
 const (
 	StatusReady     = "ready"      // connected and about to take work
-	StatusTake      = "take"       // arg: the JetStream ack subject of the message now held
+	StatusTake      = "take"       // arg: "<ack subject> <task name>" of the message now held
 	StatusDone      = "done"       // arg: tasks executed so far; the held message is acked
 	StatusInitError = "init-error" // arg: the initializer's error; the child exits
 	StatusRecycle   = "recycle"    // MaxTasksPerChild reached; the child exits on purpose

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/procpool/procpool/broker"
+)
+
+const brokerUsage = `Usage: procpool broker [flags]
+
+Runs a procpool broker node (a NATS server with JetStream) until interrupted.
+Clients must authenticate: give a token (PROCPOOL_TOKEN) or a user and
+password (PROCPOOL_USER, PROCPOOL_PASSWORD), or a --config file with an
+authorization block. Prefer the environment to the flags for secrets: a
+command line is visible to every user of the machine.
+
+A cluster node needs --cluster and --routes listing every node (itself
+included); use --cluster-tls-* so that routes are encrypted and verified.
+
+Flags:
+`
+
+// runBroker is the "procpool broker" subcommand. It returns 0 after a
+// graceful shutdown when ctx ends, 1 when the broker fails, and 2 for bad
+// flags or settings.
+func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("procpool broker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), brokerUsage)
+		fs.PrintDefaults()
+	}
+	var (
+		listen      = fs.String("listen", "127.0.0.1:4222", "client listen `host:port` (port 0: a free port)")
+		store       = fs.String("store", "", "JetStream file store `dir`, kept across restarts (default: a temporary dir removed on exit)")
+		name        = fs.String("name", "", "server `name`, distinct for every node of a cluster (default: random)")
+		cluster     = fs.String("cluster", "", "route listen `host:port` for a cluster (default: no cluster)")
+		clusterName = fs.String("cluster-name", "procpool", "cluster `name`, the same on every node")
+		routes      = fs.String("routes", "", "comma-separated route `URLs` of every node, e.g. nats-route://10.0.0.1:6222")
+		token       = fs.String("token", "", "client auth `token` (env PROCPOOL_TOKEN)")
+		user        = fs.String("user", "", "client `user` (env PROCPOOL_USER)")
+		password    = fs.String("password", "", "client `password` (env PROCPOOL_PASSWORD)")
+		tlsCert     = fs.String("tls-cert", "", "client TLS certificate `file` (PEM)")
+		tlsKey      = fs.String("tls-key", "", "client TLS key `file` (PEM)")
+		tlsCA       = fs.String("tls-ca", "", "CA `file` (PEM); when set, clients must present a certificate it signed")
+		cTLSCert    = fs.String("cluster-tls-cert", "", "route TLS certificate `file` (PEM)")
+		cTLSKey     = fs.String("cluster-tls-key", "", "route TLS key `file` (PEM)")
+		cTLSCA      = fs.String("cluster-tls-ca", "", "route TLS CA `file` (PEM), verifying both ends of every route")
+		monitor     = fs.Int("monitor", 0, "HTTP monitoring `port` (0: off, -1: a free port)")
+		configFile  = fs.String("config", "", "nats-server configuration `file`; flags given explicitly override it")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2 // flag has printed the error and the usage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "procpool broker: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, secret := range []string{"token", "password"} {
+		if set[secret] {
+			fmt.Fprintf(stderr, "procpool broker: warning: --%s on the command line is visible to other users; prefer PROCPOOL_%s\n",
+				secret, strings.ToUpper(secret))
+		}
+	}
+	envOr(token, "PROCPOOL_TOKEN")
+	envOr(user, "PROCPOOL_USER")
+	envOr(password, "PROCPOOL_PASSWORD")
+
+	cfg := broker.Config{
+		StoreDir:    *store,
+		ServerName:  *name,
+		Token:       *token,
+		User:        *user,
+		Password:    *password,
+		MonitorPort: *monitor,
+		ConfigFile:  *configFile,
+		Logger:      slog.New(slog.NewTextHandler(stderr, nil)),
+	}
+	// Without a config file the flag defaults apply; with one, only the
+	// flags given explicitly override it.
+	if *configFile == "" || set["listen"] {
+		host, port, err := splitListen(*listen)
+		if err != nil {
+			return usageErr("--listen: %v", err)
+		}
+		cfg.Host, cfg.Port = host, port
+	}
+	if *configFile == "" || set["cluster-name"] {
+		if *cluster != "" {
+			cfg.ClusterName = *clusterName
+		}
+	}
+	cfg.ClusterListen = *cluster
+	for r := range strings.SplitSeq(*routes, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.Routes = append(cfg.Routes, r)
+		}
+	}
+	if *tlsCert != "" || *tlsKey != "" || *tlsCA != "" {
+		tc, err := broker.LoadTLS(*tlsCert, *tlsKey, *tlsCA)
+		if err != nil {
+			return usageErr("client TLS: %v", err)
+		}
+		cfg.TLS = tc
+	}
+	if *cTLSCert != "" || *cTLSKey != "" || *cTLSCA != "" {
+		tc, err := broker.LoadClusterTLS(*cTLSCert, *cTLSKey, *cTLSCA)
+		if err != nil {
+			return usageErr("cluster TLS: %v", err)
+		}
+		cfg.ClusterTLS = tc
+	}
+	if *configFile == "" && cfg.Token == "" && cfg.User == "" {
+		if !isLoopback(cfg.Host) {
+			return usageErr("refusing to listen on %s without credentials: set PROCPOOL_TOKEN (or --token), or PROCPOOL_USER and PROCPOOL_PASSWORD", cfg.Host)
+		}
+		return usageErr("no credentials: set PROCPOOL_TOKEN (or --token), or PROCPOOL_USER and PROCPOOL_PASSWORD, so that clients can connect")
+	}
+
+	b, err := broker.Start(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, broker.ErrInvalidConfig) {
+			return usageErr("%v", err)
+		}
+		if ctx.Err() != nil {
+			return 0 // interrupted while starting
+		}
+		fmt.Fprintf(stderr, "procpool broker: %v\n", err)
+		return 1
+	}
+	defer b.Shutdown()
+	if b.GeneratedCredentials() {
+		// The config file had no authorization either: nobody could
+		// connect with the random password, and it must not be printed.
+		return usageErr("no credentials: %s has no authorization block; set PROCPOOL_TOKEN or PROCPOOL_USER and PROCPOOL_PASSWORD", *configFile)
+	}
+
+	fmt.Fprintln(stdout, readyLine(b))
+	<-ctx.Done()
+	fmt.Fprintf(stderr, "procpool broker: shutting down %s\n", b.Name())
+	b.Shutdown()
+	return 0
+}
+
+// readyLine describes the running node, without any secret.
+func readyLine(b *broker.Server) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "procpool broker %s ready: %s", b.Name(), b.ClientURL())
+	if a := b.ClusterAddr(); a != "" {
+		fmt.Fprintf(&sb, " routes=%s", a)
+	}
+	if a := b.MonitorAddr(); a != "" {
+		fmt.Fprintf(&sb, " monitor=http://%s", a)
+	}
+	return sb.String()
+}
+
+// envOr fills *v from the environment variable name when *v is empty.
+func envOr(v *string, name string) {
+	if *v == "" {
+		*v = os.Getenv(name)
+	}
+}
+
+func splitListen(s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, fmt.Errorf("want host:port, got %q", s)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q out of range", p)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

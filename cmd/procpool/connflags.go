@@ -1,0 +1,57 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"runtime"
+	"strconv"
+
+	"github.com/procpool/procpool/pool"
+)
+
+// connFlags are the flags every command that talks to a pool shares, with
+// environment fallbacks: PROCPOOL_URL, PROCPOOL_POOL, PROCPOOL_TOKEN,
+// PROCPOOL_USER and PROCPOOL_PASSWORD, PROCPOOL_PROCESSES.
+type connFlags struct {
+	url       string
+	poolName  string
+	processes int
+	token     string
+	user      string
+	password  string
+}
+
+func (c *connFlags) register(fs *flag.FlagSet, defaultProcesses int) {
+	fs.StringVar(&c.url, "url", os.Getenv("PROCPOOL_URL"), "NATS server or cluster URL(s), comma-separated; empty: an embedded broker (env PROCPOOL_URL)")
+	fs.StringVar(&c.poolName, "pool", envDefault("PROCPOOL_POOL", "default"), "pool name, shared with remote workers (env PROCPOOL_POOL)")
+	if v, err := strconv.Atoi(os.Getenv("PROCPOOL_PROCESSES")); err == nil {
+		defaultProcesses = v
+	}
+	fs.IntVar(&c.processes, "processes", defaultProcesses, "local worker processes; 0: remote workers only (env PROCPOOL_PROCESSES)")
+	c.token = os.Getenv("PROCPOOL_TOKEN") // secrets only from the environment or the URL
+	c.user, c.password = os.Getenv("PROCPOOL_USER"), os.Getenv("PROCPOOL_PASSWORD")
+}
+
+// options turns the flags into pool options.
+func (c *connFlags) options() []pool.Option {
+	opts := []pool.Option{pool.WithProcesses(c.processes), pool.WithName(c.poolName)}
+	if c.url != "" {
+		opts = append(opts, pool.WithBroker(c.url))
+		if c.token != "" {
+			opts = append(opts, pool.WithToken(c.token))
+		}
+		if c.user != "" {
+			opts = append(opts, pool.WithCredentials(c.user, c.password))
+		}
+	}
+	return opts
+}
+
+func envDefault(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+var numCPU = runtime.NumCPU()
