@@ -29,6 +29,7 @@ const usage = `Usage: procpool <command> [flags]
 Commands:
   demo      run the pool on an embedded broker (or --url) and show what it does
   broker    run one broker node: a NATS server with JetStream
+  bench     the workloads of Python's py_anchor.py, for a side-by-side comparison
   version   print the version
 
 Run 'procpool <command> -h' for a command's flags.
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "broker":
 		return runBroker(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "procpool", version())
 		return 0
