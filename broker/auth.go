@@ -199,6 +199,7 @@ func (s *Server) applyAuth(opts *server.Options, cfg *Config) {
 	s.user, s.password = cfg.User, cfg.Password
 	if s.user == "" {
 		s.user, s.password = defaultUser, randomHex(16)
+		s.generated = len(cfg.Users) == 0
 	}
 	if len(cfg.Users) == 0 {
 		opts.Username, opts.Password = s.user, s.password

@@ -74,11 +74,11 @@ type Config struct {
 	// ClusterName names the cluster; all nodes must agree. Default: the
 	// ConfigFile's cluster name, else "procpool" when a cluster is configured.
 	ClusterName string
-	// Routes are the other nodes' route URLs ("nats-route://host:port" or
-	// "host:port"); listing every node, this one included, on every node is
-	// the usual layout. JetStream runs clustered (replicated streams, a meta
-	// leader) when Routes is not empty. Default nil: the ConfigFile's routes,
-	// else none (a seed node that others may route to).
+	// Routes are the route URLs ("nats-route://host:port" or "host:port")
+	// of the cluster's nodes; list every node, this one included (a node
+	// skips itself), on every node. JetStream then runs clustered
+	// (replicated streams, a meta leader). A cluster node needs at least
+	// one route. Default nil: the ConfigFile's routes.
 	Routes []string
 	// ClusterUser and ClusterPassword are the credentials routes must
 	// present; they are added to route URLs that carry none. Default "":
@@ -109,7 +109,9 @@ type Config struct {
 	// are never installed, whatever the file says. Default "": none.
 	ConfigFile string
 
-	// Logger receives the server's log lines. Default: slog.Default().
+	// Logger receives the server's log lines, its notices at Info level.
+	// Default: slog.Default(), with the notices (start-up banner and the
+	// like) at Debug level so that a pool starts quietly.
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to accept connections.
 	// Default 10s.
@@ -122,6 +124,7 @@ type Server struct {
 	user      string
 	password  string
 	token     string
+	generated bool // user and password made up by Start
 	storeDir  string
 	removeDir bool
 
@@ -153,15 +156,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.cleanup()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	logger := cfg.Logger
+	logger, notice := cfg.Logger, slog.LevelInfo
 	if logger == nil {
-		logger = slog.Default()
+		logger, notice = slog.Default(), slog.LevelDebug
 	}
 	// nats-server reports start-up failures (port in use, JetStream
 	// refusing to start) through Fatalf and carries on; catch the first one
 	// so that Start fails at once with the reason instead of timing out.
 	fatal := make(chan string, 1)
-	ns.SetLoggerV2(slogAdapter{l: logger.With("component", "broker"), fatal: fatal}, false, false, false)
+	ns.SetLoggerV2(slogAdapter{l: logger.With("component", "broker"), notice: notice, fatal: fatal}, false, false, false)
 	s.ns = ns
 	ns.Start()
 
@@ -305,6 +308,12 @@ func (s *Server) Password() string { return s.password }
 // Token is the token clients must present; "" unless Config.Token (or the
 // ConfigFile's authorization token) is in use. Treat it like [Server.Password].
 func (s *Server) Token() string { return s.token }
+
+// GeneratedCredentials reports whether Start made up the user and
+// password because neither the Config nor its ConfigFile gave any: only
+// holders of [Server.Password] (this process and those it hands it to) can
+// connect.
+func (s *Server) GeneratedCredentials() bool { return s.generated }
 
 // StoreDir is the JetStream store directory in use.
 func (s *Server) StoreDir() string { return s.storeDir }

@@ -95,6 +95,9 @@ func applyCluster(opts *server.Options, cfg *Config) error {
 		}
 		return nil
 	}
+	if len(opts.Routes) == 0 && len(cfg.Routes) == 0 {
+		return fmt.Errorf("%w: a cluster node needs routes (list every node, this one included): JetStream clustering requires them", ErrInvalidConfig)
+	}
 	if cfg.ClusterName != "" {
 		opts.Cluster.Name = cfg.ClusterName
 	} else if opts.Cluster.Name == "" {
@@ -153,7 +156,9 @@ func (s *Server) ClusterSize() int {
 // JetStreamReady waits until JetStream on this node can serve requests:
 // for a clustered node, until the cluster has a JetStream meta leader and
 // this node is current with it. It polls until ctx ends; give ctx a
-// deadline.
+// deadline. Right after a cluster forms, creating a replicated stream may
+// still fail for a moment with "no suitable peers for placement" while the
+// leader hears from every node: retry it.
 func (s *Server) JetStreamReady(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

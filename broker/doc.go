@@ -12,6 +12,25 @@
 //	defer b.Shutdown()
 //	nc, err := b.Connect() // in-process connection, no TCP hop
 //
+// The same [Start] runs a standalone broker node (the "procpool broker"
+// command) for remote workers and multi-host pools:
+//
+//   - authentication by [Config.Token], a single user, or [Config.Users]
+//     with per-subject [Permissions]; [CallerPermissions] and
+//     [WorkerPermissions] give the recommended sets, so that a worker's
+//     credential cannot read other callers' results or delete streams;
+//   - TLS for clients ([Config.TLS], [LoadTLS]) and routes
+//     ([Config.ClusterTLS], [LoadClusterTLS]);
+//   - a cluster: [Config.ClusterListen], [Config.ClusterName] and
+//     [Config.Routes] listing every node; JetStream then replicates streams,
+//     and [Server.JetStreamReady] waits for its meta leader;
+//   - monitoring on request ([Config.MonitorPort]);
+//   - a standard nats-server configuration file ([Config.ConfigFile]) under
+//     the explicit fields.
+//
+// Every wait is bounded by a context, and every bad setting is an error
+// wrapping [ErrInvalidConfig].
+//
 // This is the only package of procpool that imports nats-server; everything
 // else speaks to the broker through nats.go.
 package broker

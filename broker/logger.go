@@ -12,8 +12,9 @@ import (
 // When fatal is not nil, the first Fatalf message is also sent there
 // (without blocking), so that Start can fail with the reason.
 type slogAdapter struct {
-	l     *slog.Logger
-	fatal chan<- string
+	l      *slog.Logger
+	notice slog.Level // the level of Noticef lines
+	fatal  chan<- string
 }
 
 func (a slogAdapter) log(level slog.Level, format string, v []any) {
@@ -23,7 +24,7 @@ func (a slogAdapter) log(level slog.Level, format string, v []any) {
 	a.l.Log(context.Background(), level, fmt.Sprintf(format, v...))
 }
 
-func (a slogAdapter) Noticef(format string, v ...any) { a.log(slog.LevelInfo, format, v) }
+func (a slogAdapter) Noticef(format string, v ...any) { a.log(a.notice, format, v) }
 func (a slogAdapter) Warnf(format string, v ...any) {
 	// The broker's passwords live in memory only (generated, or handed
 	// over by the caller), so nats-server's advice to hash them in a config
@@ -34,9 +35,9 @@ func (a slogAdapter) Warnf(format string, v ...any) {
 	}
 	a.log(slog.LevelWarn, format, v)
 }
-func (a slogAdapter) Errorf(format string, v ...any)  { a.log(slog.LevelError, format, v) }
-func (a slogAdapter) Debugf(format string, v ...any)  { a.log(slog.LevelDebug, format, v) }
-func (a slogAdapter) Tracef(format string, v ...any)  { a.log(slog.LevelDebug-4, format, v) }
+func (a slogAdapter) Errorf(format string, v ...any) { a.log(slog.LevelError, format, v) }
+func (a slogAdapter) Debugf(format string, v ...any) { a.log(slog.LevelDebug, format, v) }
+func (a slogAdapter) Tracef(format string, v ...any) { a.log(slog.LevelDebug-4, format, v) }
 
 func (a slogAdapter) Fatalf(format string, v ...any) {
 	a.log(slog.LevelError, format, v)

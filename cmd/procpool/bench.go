@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/procpool/procpool/pool"
@@ -79,7 +80,9 @@ type bench struct {
 	results []benchResult
 }
 
-func (b *bench) want(section string) bool { return len(b.only) == 0 || slices.Contains(b.only, section) }
+func (b *bench) want(section string) bool {
+	return len(b.only) == 0 || slices.Contains(b.only, section)
+}
 
 func (b *bench) n(base int) int { return max(int(float64(base)*b.scale), 1) }
 
@@ -150,18 +153,10 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 
 func splitList(s string) []string {
 	var out []string
-	for _, p := range slices.Collect(func(yield func(string) bool) {
-		start := 0
-		for i := 0; i <= len(s); i++ {
-			if i == len(s) || s[i] == ',' {
-				if i > start && !yield(s[start:i]) {
-					return
-				}
-				start = i + 1
-			}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
 		}
-	}) {
-		out = append(out, p)
 	}
 	return out
 }

@@ -59,9 +59,11 @@ type PipeEnd[T any] struct {
 	closeErr  error
 }
 
-// NewPipe creates a pipe and returns its two ends, both on nc. Either end
-// may be closed here and opened by name elsewhere: pass its Name to another
-// process, which calls [OpenPipe].
+// NewPipe creates a pipe and returns its two ends, both on nc. To hand an
+// end to another process, pass its Name, which that process gives to
+// [OpenPipe], and leave the end here alone: an end that never sends or
+// receives holds nothing (no subscription), and closing it would close the
+// end for good.
 func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T], error) {
 	if nc == nil {
 		return nil, nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)

@@ -472,6 +472,7 @@ type puller struct {
 	staleAfter time.Duration
 	nakOnClose bool
 	wake       chan struct{} // capacity 1: "the buffer or state changed"
+	done       chan struct{} // closed by close, wakes every waiter
 
 	mu          sync.Mutex
 	buf         []pulled
@@ -495,6 +496,7 @@ func newPuller(nc *nats.Conn, stream, consumer string, max int, staleAfter time.
 		staleAfter: staleAfter,
 		nakOnClose: nakOnClose,
 		wake:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
 	}
 	return p
 }
@@ -505,7 +507,10 @@ func (p *puller) subscribeLocked() error {
 	if p.sub != nil {
 		return nil
 	}
-	sub, err := p.nc.Subscribe(p.nc.NewRespInbox(), p.onMsg)
+	// NewInbox, not NewRespInbox: the connection's request mux subscribes
+	// to every response inbox, which would keep our pull requests alive
+	// after we unsubscribe, and swallow what they deliver.
+	sub, err := p.nc.Subscribe(p.nc.NewInbox(), p.onMsg)
 	if err != nil {
 		return err
 	}
@@ -677,6 +682,8 @@ func (p *puller) wait(ctx context.Context, d time.Duration) error {
 	select {
 	case <-p.wake:
 		return nil
+	case <-p.done:
+		return nil
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
@@ -701,7 +708,7 @@ func (p *puller) close() []*nats.Msg {
 	p.buf, p.head = nil, 0
 	sub := p.sub
 	p.mu.Unlock()
-	p.signal()
+	close(p.done)
 	// Unsubscribe first: the broker drops a pull request whose inbox has no
 	// interest, so what we give back below is not sent to us again. The
 	// drain hands messages already on their way to onMsg, which gives them

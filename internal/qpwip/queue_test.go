@@ -479,3 +479,33 @@ func BenchmarkQueuePutGet(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
+
+func TestQueueCloseWakesGetters(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t)
+	q := newTestQueue[int](t, connect(t, b), "wake")
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := q.Get(ctx)
+			errs <- err
+		}()
+	}
+	// Let the getters block (the outcome is the same if they have not yet).
+	if _, err := q.GetTimeout(ctx, 20*time.Millisecond); !errors.Is(err, ErrQueueEmpty) {
+		t.Fatalf("GetTimeout = %v", err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("blocked Get after Close = %v, want ErrClosed", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("a blocked Get did not return after Close")
+		}
+	}
+}
