@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -191,5 +190,3 @@ func workerPIDs(p *pool.Pool) []int {
 	}
 	return out
 }
-
-var gateMu sync.Mutex

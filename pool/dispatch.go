@@ -30,11 +30,10 @@ type completion func(r *wire.Result, src *source)
 
 // submission is one task on its way to the publisher.
 type submission struct {
-	name    string
-	call    uint64
-	task    wire.Task
-	size    int
-	onError func(error) // the task could not be queued
+	name string
+	call uint64
+	task wire.Task
+	size int
 }
 
 // dispatcher publishes tasks to the pool's stream and routes results from

@@ -195,9 +195,9 @@ func (s *supervisor) readStatus(c *child, r *os.File) {
 			}
 		case spawn.StatusTake:
 			ack, name, _ := strings.Cut(arg, " ")
-			c.held.Store(&ack)
-			c.task.Store(&name)
 			c.heldAt.Store(time.Now().UnixNano())
+			c.task.Store(&name)
+			c.held.Store(&ack)
 		case spawn.StatusDone:
 			c.held.Store(nil)
 			if n, err := strconv.ParseInt(arg, 10, 64); err == nil {

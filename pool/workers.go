@@ -23,6 +23,7 @@ type WorkerInfo struct {
 	TasksDone int64     // tasks executed
 	Busy      bool      // executing a task now
 	Task      string    // the task it executes, when busy
+	BusySince time.Time // when it took the task it executes
 	LastSeen  time.Time // its latest heartbeat (remote workers)
 }
 
@@ -33,7 +34,7 @@ func (p *Pool) Workers() []WorkerInfo {
 	self := os.Getpid()
 	for _, b := range p.beats.live() {
 		byID[b.ID] = WorkerInfo{ID: b.ID, PID: b.PID, PPID: b.PPID, Host: b.Host, Started: b.Started,
-			TasksDone: b.TasksDone, Busy: b.Busy, Task: b.Task, LastSeen: b.seen}
+			TasksDone: b.TasksDone, Busy: b.Busy, Task: b.Task, BusySince: b.TaskSince, LastSeen: b.seen}
 	}
 	if p.sup != nil {
 		// Our own children: the supervisor knows them first-hand and at
@@ -49,7 +50,7 @@ func (p *Pool) Workers() []WorkerInfo {
 			w.TasksDone = max(w.TasksDone, c.done.Load())
 			w.Busy = c.held.Load() != nil
 			if name := c.task.Load(); w.Busy && name != nil {
-				w.Task = *name
+				w.Task, w.BusySince = *name, time.Unix(0, c.heldAt.Load())
 			}
 			byID[c.id] = w
 		}

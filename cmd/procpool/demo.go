@@ -59,11 +59,11 @@ func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Du
 	words := []string{"kel", "smile", "process", "pool", "nats", "go"}
 	upper, err := pool.Map(ctx, p, builtin.Upper, words)
 	if err != nil {
-		return fmt.Errorf("Map: %w", err)
+		return fmt.Errorf("map: %w", err)
 	}
 	for i, w := range words {
 		if upper[i] != strings.ToUpper(w) {
-			return fmt.Errorf("Map: %q became %q", w, upper[i])
+			return fmt.Errorf("map: %q became %q", w, upper[i])
 		}
 	}
 	say("\nMap(upper, %v)\n  = %v", words, upper)
@@ -74,10 +74,10 @@ func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Du
 	for v, err := range pool.IMap(ctx, p, builtin.Square, seq(1, 10)) {
 		n++
 		if err != nil {
-			return fmt.Errorf("IMap: %w", err)
+			return fmt.Errorf("imap: %w", err)
 		}
 		if v != n*n {
-			return fmt.Errorf("IMap: item %d gave %d", n, v)
+			return fmt.Errorf("imap: item %d gave %d", n, v)
 		}
 		fmt.Fprintf(out, " %d", v)
 	}
@@ -87,7 +87,7 @@ func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Du
 	naps := slices.Repeat([]time.Duration{50 * time.Millisecond}, 4)
 	whos, err := pool.Map(ctx, p, builtin.Sleep, naps, pool.WithChunksize(1))
 	if err != nil {
-		return fmt.Errorf("Map sleep: %w", err)
+		return fmt.Errorf("map sleep: %w", err)
 	}
 	say("\nMap(sleep 50ms, x4) ran in:")
 	for _, w := range whos {
@@ -102,12 +102,12 @@ func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Du
 	ar := pool.ApplyAsync(ctx, p, builtin.Sleep, 800*time.Millisecond)
 	_, err = ar.Get(100 * time.Millisecond)
 	if !errors.Is(err, pool.ErrTimeout) {
-		return fmt.Errorf("Get(100ms) on an 800ms task: %v, want ErrTimeout", err)
+		return fmt.Errorf("get(100ms) on an 800ms task: %v, want ErrTimeout", err)
 	}
 	say("  Get(100ms) -> %v (ready: %v)", err, ar.Ready())
 	w, err := ar.Get(10 * time.Second)
 	if err != nil {
-		return fmt.Errorf("Get(10s): %w", err)
+		return fmt.Errorf("get(10s): %w", err)
 	}
 	say("  Get(10s)   -> done by pid %d (successful: %v)", w.PID, ar.Successful())
 
@@ -144,7 +144,8 @@ func demoKill(ctx context.Context, say func(string, ...any), p *pool.Pool, cf *c
 	var victim int
 	err := waitFor(ctx, 10*time.Second, func() bool {
 		for _, w := range p.Workers() {
-			if w.Busy && w.Local && w.Task == "procpool.sleep" {
+			// Busy for a while: not a worker whose "done" is still on its way.
+			if w.Busy && w.Local && w.Task == "procpool.sleep" && time.Since(w.BusySince) > 200*time.Millisecond {
 				victim = w.PID
 				return true
 			}

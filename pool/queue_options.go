@@ -7,7 +7,7 @@ import (
 
 // QueueOption configures [NewQueue].
 //
-// WithMaxSize, WithAckWait, WithFileStorage and WithReplicas shape the queue
+// WithMaxSize, WithQueueAckWait, WithFileStorage and WithQueueReplicas shape the queue
 // and take effect only when NewQueue creates it: a handle that opens an
 // existing queue uses the queue as it was created. WithPrefetch and
 // WithPutWindow are per handle.
@@ -61,13 +61,13 @@ func WithMaxSize(n int) QueueOption {
 	}
 }
 
-// WithAckWait sets how long an item taken by a getter that then vanished
+// WithQueueAckWait sets how long an item taken by a getter that then vanished
 // (its process died, its connection dropped) stays invisible before it goes
 // back to the queue. Default [DefaultQueueAckWait]. Items a handle has
 // prefetched but not returned within half of this are dropped by the handle
 // and redelivered by the broker, so a slow getter never returns an item that
 // another getter may also have received.
-func WithAckWait(d time.Duration) QueueOption {
+func WithQueueAckWait(d time.Duration) QueueOption {
 	return func(o *queueOptions) error {
 		if d < 10*time.Millisecond {
 			return fmt.Errorf("%w: queue ack wait %v is below 10ms", ErrInvalidOption, d)
@@ -86,9 +86,9 @@ func WithFileStorage() QueueOption {
 	}
 }
 
-// WithReplicas sets the number of replicas of the queue's stream in a
+// WithQueueReplicas sets the number of replicas of the queue's stream in a
 // clustered broker (1 to 5). Default 1.
-func WithReplicas(n int) QueueOption {
+func WithQueueReplicas(n int) QueueOption {
 	return func(o *queueOptions) error {
 		if n < 1 || n > 5 {
 			return fmt.Errorf("%w: queue replicas %d not in 1..5", ErrInvalidOption, n)

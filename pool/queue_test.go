@@ -191,7 +191,7 @@ func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
 	ctx := testCtx(t)
 	b := startBroker(t)
 	const ackWait = 300 * time.Millisecond
-	q := newTestQueue[string](t, connect(t, b), "vanish", WithAckWait(ackWait))
+	q := newTestQueue[string](t, connect(t, b), "vanish", WithQueueAckWait(ackWait))
 	ncDoomed := connectTCP(t, b)
 	doomed := newTestQueue[string](t, ncDoomed, "vanish", WithPrefetch(4))
 	for _, s := range []string{"first", "second"} {
@@ -222,7 +222,7 @@ func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
 func TestQueueCloseGivesBackPrefetched(t *testing.T) {
 	ctx := testCtx(t)
 	b := startBroker(t)
-	q := newTestQueue[int](t, connect(t, b), "giveback", WithAckWait(time.Hour))
+	q := newTestQueue[int](t, connect(t, b), "giveback", WithQueueAckWait(time.Hour))
 	h := newTestQueue[int](t, connectTCP(t, b), "giveback", WithPrefetch(10))
 	for i := range 5 {
 		if err := q.Put(ctx, i); err != nil {
@@ -418,8 +418,8 @@ func TestQueueInvalidArguments(t *testing.T) {
 		{"non-ascii", nc, "naïve", nil, ErrInvalidArgument},
 		{"negative max size", nc, "q", []QueueOption{WithMaxSize(-1)}, ErrInvalidOption},
 		{"zero prefetch", nc, "q", []QueueOption{WithPrefetch(0)}, ErrInvalidOption},
-		{"tiny ack wait", nc, "q", []QueueOption{WithAckWait(time.Microsecond)}, ErrInvalidOption},
-		{"replicas", nc, "q", []QueueOption{WithReplicas(0)}, ErrInvalidOption},
+		{"tiny ack wait", nc, "q", []QueueOption{WithQueueAckWait(time.Microsecond)}, ErrInvalidOption},
+		{"replicas", nc, "q", []QueueOption{WithQueueReplicas(0)}, ErrInvalidOption},
 		{"put window", nc, "q", []QueueOption{WithPutWindow(0)}, ErrInvalidOption},
 	}
 	for _, tt := range tests {
