@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/supervise"
 	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/worker"
 )
@@ -29,7 +30,7 @@ type Pool struct {
 	nc     *nats.Conn
 	url    string
 	d      *dispatcher
-	sup    *supervisor // nil with WithProcesses(0)
+	sup    *supervise.Supervisor // nil with WithProcesses(0)
 	beats  *beatTable
 
 	closed    atomic.Bool
@@ -115,13 +116,13 @@ func (p *Pool) start(ctx context.Context) error {
 		return err
 	}
 	if p.o.processes > 0 {
-		p.sup, err = newSupervisor(p.o.processes, child, p.nc, p.log, p.o.stopTimeout)
+		p.sup, err = supervise.New(p.o.processes, child, p.nc, p.log, p.o.stopTimeout)
 		if err != nil {
 			return err
 		}
 		sctx, cancel := context.WithTimeout(ctx, p.o.startTimeout)
 		defer cancel()
-		if err := p.sup.start(sctx); err != nil {
+		if err := p.sup.Start(sctx); err != nil {
 			return err
 		}
 	}
@@ -160,7 +161,7 @@ func (p *Pool) Terminate() error {
 func (p *Pool) shutdown(graceful bool) {
 	p.closed.Store(true)
 	if p.sup != nil {
-		p.sup.stop(graceful)
+		p.sup.Stop(graceful)
 	}
 	if p.d != nil {
 		p.d.failAll(ErrClosed)
@@ -204,7 +205,7 @@ type Stats struct {
 func (p *Pool) Stats() Stats {
 	st := Stats{DuplicateResult: p.d.dups.Load()}
 	if p.sup != nil {
-		st.WorkersStarted, st.WorkersLost = p.sup.starts.Load(), p.sup.deaths.Load()
+		st.WorkersStarted, st.WorkersLost = p.sup.Started(), p.sup.Lost()
 	}
 	p.d.mu.Lock()
 	st.Pending = len(p.d.pending)

@@ -44,15 +44,9 @@ func (p *Pool) Workers() []WorkerInfo {
 				delete(byID, id)
 			}
 		}
-		for _, c := range p.sup.children() {
-			w := WorkerInfo{}
-			w.ID, w.PID, w.PPID, w.Host, w.Local, w.Started = c.id, c.pid, self, p.sup.host, true, c.started
-			w.TasksDone = max(w.TasksDone, c.done.Load())
-			w.Busy = c.held.Load() != nil
-			if name := c.task.Load(); w.Busy && name != nil {
-				w.Task, w.BusySince = *name, time.Unix(0, c.heldAt.Load())
-			}
-			byID[c.id] = w
+		for _, c := range p.sup.Children() {
+			byID[c.ID] = WorkerInfo{ID: c.ID, PID: c.PID, PPID: self, Host: p.sup.Host(), Local: true,
+				Started: c.Started, TasksDone: c.TasksDone, Busy: c.Busy, Task: c.Task, BusySince: c.BusySince}
 		}
 	}
 	out := make([]WorkerInfo, 0, len(byID))

@@ -1,4 +1,4 @@
-package pool
+package supervise
 
 import (
 	"context"
@@ -19,11 +19,11 @@ import (
 	"github.com/procpool/procpool/internal/spawn"
 )
 
-// supervisor keeps n local worker processes running: it re-executes the
+// Supervisor keeps n local worker processes running: it re-executes the
 // program's own binary with the worker marker, hands each child its
 // configuration over stdin, follows it through the status pipe, replaces it
 // when it exits, and gives back the task a dead child was holding.
-type supervisor struct {
+type Supervisor struct {
 	exe   string
 	cfg   spawn.ChildConfig // template; ID is set per child
 	n     int
@@ -67,13 +67,16 @@ type child struct {
 	exitCode  int
 }
 
-func newSupervisor(n int, cfg spawn.ChildConfig, nc *nats.Conn, log *slog.Logger, delay time.Duration) (*supervisor, error) {
+// New prepares a supervisor of n children of this program's own binary,
+// each given cfg (with its own ID). nc is used to hand back the task a dead
+// child held; delay is how long a graceful Stop waits before SIGKILL.
+func New(n int, cfg spawn.ChildConfig, nc *nats.Conn, log *slog.Logger, delay time.Duration) (*Supervisor, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("pool: cannot find own executable to spawn workers: %w", err)
+		return nil, fmt.Errorf("procpool: cannot find own executable to spawn workers: %w", err)
 	}
 	host, _ := os.Hostname()
-	return &supervisor{
+	return &Supervisor{
 		exe: exe, cfg: cfg, n: n, nc: nc, log: log, host: host, delay: delay,
 		stopCh: make(chan struct{}),
 		procs:  map[int]*child{},
@@ -81,9 +84,9 @@ func newSupervisor(n int, cfg spawn.ChildConfig, nc *nats.Conn, log *slog.Logger
 	}, nil
 }
 
-// start launches one goroutine per slot and waits until every slot's
+// Start launches one goroutine per slot and waits until every slot's
 // first process is ready, one fails, or ctx ends.
-func (s *supervisor) start(ctx context.Context) error {
+func (s *Supervisor) Start(ctx context.Context) error {
 	for slot := range s.n {
 		s.wg.Go(func() { s.run(slot) })
 	}
@@ -94,7 +97,7 @@ func (s *supervisor) start(ctx context.Context) error {
 				return ev.err
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("pool: waiting for %d worker processes: %w", s.n, ctx.Err())
+			return fmt.Errorf("procpool: waiting for %d worker processes: %w", s.n, ctx.Err())
 		}
 	}
 	return nil
@@ -102,7 +105,7 @@ func (s *supervisor) start(ctx context.Context) error {
 
 // run keeps one slot filled until the supervisor stops. A child that
 // dies young is restarted after a back-off that doubles up to 5s.
-func (s *supervisor) run(slot int) {
+func (s *Supervisor) run(slot int) {
 	backoff := time.Duration(0)
 	first := true
 	for !s.stopping.Load() {
@@ -139,7 +142,7 @@ func (s *supervisor) run(slot int) {
 	}
 }
 
-func (s *supervisor) spawn(slot int) (*child, error) {
+func (s *Supervisor) spawn(slot int) (*child, error) {
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -161,7 +164,7 @@ func (s *supervisor) spawn(slot int) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		statusR.Close()
 		stdinW.Close()
-		return nil, fmt.Errorf("pool: start worker: %w", err)
+		return nil, fmt.Errorf("procpool: start worker: %w", err)
 	}
 	s.starts.Add(1)
 	c := &child{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), readyCh: make(chan struct{}), statusEOF: make(chan struct{})}
@@ -182,7 +185,7 @@ func (s *supervisor) spawn(slot int) (*child, error) {
 }
 
 // readStatus follows a child's status pipe until the child closes it.
-func (s *supervisor) readStatus(c *child, r *os.File) {
+func (s *Supervisor) readStatus(c *child, r *os.File) {
 	defer close(c.statusEOF)
 	defer r.Close()
 	sc := spawn.NewStatusScanner(r)
@@ -214,7 +217,7 @@ func (s *supervisor) readStatus(c *child, r *os.File) {
 // wait reaps a child, reports its first readiness, and hands back the task
 // it held when it died so that another worker takes it now rather than
 // after the ack wait.
-func (s *supervisor) wait(c *child, slot int, first *bool) {
+func (s *Supervisor) wait(c *child, slot int, first *bool) {
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- c.cmd.Wait() }()
 	var err error
@@ -252,9 +255,9 @@ loop:
 	}
 	if !reported {
 		*first = false
-		msg := fmt.Sprintf("pool: worker process %d exited (%s) before it was ready", c.pid, describeExit(c.cmd.ProcessState, err))
+		msg := fmt.Sprintf("procpool: worker process %d exited (%s) before it was ready", c.pid, describeExit(c.cmd.ProcessState, err))
 		if ie := c.initErr.Load(); ie != nil {
-			msg = fmt.Sprintf("pool: worker initializer failed in process %d: %s", c.pid, *ie)
+			msg = fmt.Sprintf("procpool: worker initializer failed in process %d: %s", c.pid, *ie)
 		} else if c.exitCode == 0 || c.exitCode == 2 {
 			msg += "; does main call worker.Main() first?"
 		}
@@ -271,9 +274,9 @@ loop:
 	s.mu.Unlock()
 }
 
-// stop ends every child: gracefully (SIGTERM, then SIGKILL after the stop
+// Stop ends every child: gracefully (SIGTERM, then SIGKILL after the stop
 // delay) or at once (SIGKILL), and waits for all of them.
-func (s *supervisor) stop(graceful bool) {
+func (s *Supervisor) Stop(graceful bool) {
 	if s.stopping.Swap(true) {
 		s.wg.Wait()
 		return
@@ -308,18 +311,46 @@ func (s *supervisor) stop(graceful bool) {
 	s.wg.Wait()
 }
 
-// children lists the live, ready children.
-func (s *supervisor) children() []*child {
+// Child describes one live, ready child process.
+type Child struct {
+	ID        string
+	PID       int
+	Started   time.Time
+	TasksDone int64
+	Busy      bool      // executing a task
+	Task      string    // its name, when busy
+	BusySince time.Time // when it took it
+}
+
+// Children lists the live, ready children.
+func (s *Supervisor) Children() []Child {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*child, 0, len(s.procs))
+	out := make([]Child, 0, len(s.procs))
 	for _, c := range s.procs {
-		if c.ready.Load() {
-			out = append(out, c)
+		if !c.ready.Load() {
+			continue
 		}
+		ch := Child{ID: c.id, PID: c.pid, Started: c.started, TasksDone: c.done.Load()}
+		if c.held.Load() != nil {
+			ch.Busy = true
+			if name := c.task.Load(); name != nil {
+				ch.Task, ch.BusySince = *name, time.Unix(0, c.heldAt.Load())
+			}
+		}
+		out = append(out, ch)
 	}
 	return out
 }
+
+// Host is the host name children run on.
+func (s *Supervisor) Host() string { return s.host }
+
+// Started counts the children started so far, replacements included.
+func (s *Supervisor) Started() int64 { return s.starts.Load() }
+
+// Lost counts the children that exited without being asked to.
+func (s *Supervisor) Lost() int64 { return s.deaths.Load() }
 
 func exitCode(ps *os.ProcessState) int {
 	if ps == nil {

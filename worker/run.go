@@ -1,0 +1,74 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/supervise"
+)
+
+// Run is the body of a standalone worker binary: it serves cfg.Pool's
+// tasks with the given number of worker processes until ctx ends, then
+// stops them gracefully (each finishes the task in hand). With processes
+// 0 it serves in this process (Serve); otherwise it supervises that many
+// child processes, re-executions of this binary, exactly as a local pool
+// does, so main must call Main first:
+//
+//	func main() {
+//		worker.Main()
+//		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//		defer stop()
+//		err := worker.Run(ctx, worker.Config{URL: os.Getenv("PROCPOOL_URL")}, runtime.NumCPU())
+//		...
+//	}
+func Run(ctx context.Context, cfg Config, processes int) error {
+	if processes < 0 {
+		return fmt.Errorf("%w: processes %d", ErrInvalidConfig, processes)
+	}
+	if processes == 0 {
+		return Serve(ctx, cfg)
+	}
+	if err := cfg.setDefaults(); err != nil {
+		return err
+	}
+	if cfg.Conn != nil || cfg.URL == "" {
+		return fmt.Errorf("%w: worker processes need Config.URL to dial", ErrInvalidConfig)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	opts := []nats.Option{nats.Name("procpool-worker supervisor"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if cfg.Token != "" {
+		opts = append(opts, nats.Token(cfg.Token))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return fmt.Errorf("worker: connect: %w", err)
+	}
+	defer nc.Close()
+	child := spawn.ChildConfig{URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
+		Pool: cfg.Pool, MaxTasksPerChild: cfg.MaxTasksPerChild, AckWait: cfg.AckWait}
+	sup, err := supervise.New(processes, child, nc, log, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = sup.Start(startCtx)
+	cancel()
+	if err != nil {
+		sup.Stop(false)
+		return err
+	}
+	log.Info("worker processes ready", "pool", cfg.Pool, "processes", processes)
+	<-ctx.Done()
+	sup.Stop(true)
+	return nil
+}
