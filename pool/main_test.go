@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/procpool/procpool/pool"
+	"go.uber.org/goleak"
 	"github.com/procpool/procpool/worker"
 )
 
@@ -17,7 +17,8 @@ import (
 // worker.Main turns those copies into workers.
 func TestMain(m *testing.M) {
 	worker.Main()
-	os.Exit(m.Run())
+	// Every goroutine a pool starts must be gone once it is closed.
+	goleak.VerifyTestMain(m)
 }
 
 var (
