@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/pool"
-	"go.uber.org/goleak"
 	"github.com/procpool/procpool/worker"
+	"go.uber.org/goleak"
 )
 
 // The test binary is also the workers' binary: pools re-execute it, and
