@@ -3,13 +3,30 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // Encode turns a task argument or result into bytes: []byte passes through
-// unencoded, everything else is JSON.
+// unencoded, everything else is JSON. Strings, integers and booleans take
+// a fast path that writes exactly the bytes encoding/json would.
 func Encode[T any](v T) ([]byte, error) {
-	if b, ok := any(v).([]byte); ok {
-		return b, nil
+	switch x := any(v).(type) {
+	case []byte:
+		return x, nil
+	case string:
+		if plainASCII(x) {
+			b := make([]byte, len(x)+2)
+			b[0] = '"'
+			copy(b[1:], x)
+			b[len(b)-1] = '"'
+			return b, nil
+		}
+	case int:
+		return strconv.AppendInt(nil, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(nil, x, 10), nil
+	case bool:
+		return strconv.AppendBool(nil, x), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -21,13 +38,67 @@ func Encode[T any](v T) ([]byte, error) {
 // Decode is the inverse of Encode.
 func Decode[T any](b []byte) (T, error) {
 	var v T
-	if p, ok := any(&v).(*[]byte); ok {
+	switch p := any(&v).(type) {
+	case *[]byte:
 		// Copy: b usually aliases a NATS message buffer.
 		*p = append([]byte(nil), b...)
 		return v, nil
+	case *string:
+		if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && plainASCIIBytes(b[1:len(b)-1]) {
+			*p = string(b[1 : len(b)-1])
+			return v, nil
+		}
+	case *int:
+		if jsonInteger(b) {
+			if n, err := strconv.ParseInt(string(b), 10, strconv.IntSize); err == nil {
+				*p = int(n)
+				return v, nil
+			}
+		}
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return v, fmt.Errorf("decode %T: %w", v, err)
 	}
 	return v, nil
+}
+
+// jsonInteger reports whether b is an integer in JSON's grammar: an
+// optional minus, then 0 or digits not starting with 0.
+func jsonInteger(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainASCII reports whether encoding/json would write s between quotes
+// unchanged: printable ASCII without '"', '\\' and the HTML-escaped <, >, &.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func plainASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if !plainByte(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func plainByte(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 }
