@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,9 +42,10 @@ func runChild() int {
 	}
 	os.Unsetenv(spawn.EnvMarker) // programs a task starts are not workers
 	status := os.NewFile(spawn.StatusFD, "procpool-status")
-	level := slog.LevelInfo
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := childLogger(cfg) // logging.go
+	if cfg.Once != nil {
+		return runOnce(cfg, status, log) // a pool.Start process: one call, then exit
+	}
 
 	// The supervisor sends SIGTERM to stop a worker gracefully: finish the
 	// message in hand, take no more. SIGINT from a terminal is the
@@ -63,10 +63,10 @@ func runChild() int {
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, errInit):
-		log.Error("worker initializer failed", "err", err)
+		log.Error("worker initializer failed", "err", err, "worker", cfg.ID, "pid", os.Getpid())
 		return ExitInitFailed
 	default:
-		log.Error("worker stopped", "err", err)
+		log.Error("worker stopped", "err", err, "worker", cfg.ID, "pid", os.Getpid())
 		return ExitError
 	}
 }

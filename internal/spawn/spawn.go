@@ -31,6 +31,18 @@ type ChildConfig struct {
 	MaxTasksPerChild int           `json:"max_tasks,omitempty"`
 	AckWait          time.Duration `json:"ack_wait,omitempty"`
 	LogLevel         string        `json:"log_level,omitempty"`
+	LogFormat        string        `json:"log_format,omitempty"` // "text" (default) or "json"
+	// Once, when set, makes the child a one-shot process (pool.Start):
+	// it runs this one call, writes its result on the status pipe, and
+	// exits, instead of serving the pool's task stream.
+	Once *OneShot `json:"once,omitempty"`
+}
+
+// OneShot is the one call a one-shot child runs.
+type OneShot struct {
+	Task   string `json:"task"`
+	Arg    []byte `json:"arg"`     // the encoded argument
+	TaskID string `json:"task_id"` // what worker.Current reports
 }
 
 // ReadConfig reads a ChildConfig from r (the child's stdin), bounded in size.
@@ -54,6 +66,9 @@ const (
 	StatusInitError = "init-error" // arg: the initializer's error; the child exits
 	StatusRecycle   = "recycle"    // MaxTasksPerChild reached; the child exits on purpose
 	StatusTimeout   = "timeout"    // a task ignored its hard timeout; the child exits
+	// StatusResult (one-shot children): arg is a byte count n; the n bytes
+	// that follow the line are a wire result message with one result.
+	StatusResult = "result"
 )
 
 // StatusLine formats one status line.

@@ -1,0 +1,216 @@
+package supervise
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/procpool/procpool/internal/spawn"
+)
+
+// maxOnceResult bounds the result a one-shot child may write on its
+// status pipe.
+const maxOnceResult = 256 << 20
+
+// Once is one one-shot child process (pool.Start): a re-execution of this
+// program's binary that runs one call and exits. It is never restarted.
+//
+// The child writes its result on its status pipe, not to a NATS inbox: the
+// pipe is read to its end after the process exits, so "exited with a
+// result" and "died without one" are told apart without a race or a grace
+// period, and the result arrives even when the broker is unreachable.
+type Once struct {
+	cmd    *exec.Cmd
+	pid    int
+	exited chan struct{} // closed when the process is reaped
+	done   chan struct{} // closed when it is reaped and its status pipe read
+
+	mu       sync.Mutex
+	result   []byte // the wire result message, if the child wrote one
+	initErr  string // the child's init-error line, if any
+	ready    bool
+	state    *os.ProcessState
+	waitErr  error
+	pipeNote string // a status pipe that could not be read as expected
+}
+
+// StartOnce spawns a one-shot child of this program's binary with cfg
+// (cfg.Once must be set). It returns once the process is started.
+func StartOnce(cfg spawn.ChildConfig) (*Once, error) {
+	if cfg.Once == nil {
+		return nil, errors.New("procpool: StartOnce without a call")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("procpool: cannot find own executable to spawn a process: %w", err)
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer statusW.Close()
+	stdin, stdinW, err := os.Pipe()
+	if err != nil {
+		statusR.Close()
+		return nil, err
+	}
+	defer stdin.Close()
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
+	cmd.Stdin = stdin
+	cmd.Stdout = os.Stdout // its prints show where the parent's do, as in Python
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{statusW}
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		statusR.Close()
+		stdinW.Close()
+		return nil, fmt.Errorf("procpool: start process: %w", err)
+	}
+	o := &Once{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{})}
+	if cfg.ID == "" {
+		host, _ := os.Hostname()
+		cfg.ID = host + "-" + strconv.Itoa(o.pid)
+	}
+	// The secret goes over the pipe, never argv; write in the background in
+	// case the child dies before reading.
+	go func() {
+		_ = json.NewEncoder(stdinW).Encode(cfg)
+		stdinW.Close()
+	}()
+	statusEOF := make(chan struct{})
+	go func() {
+		defer close(statusEOF)
+		defer statusR.Close()
+		o.readStatus(statusR)
+	}()
+	go func() {
+		err := cmd.Wait()
+		o.mu.Lock()
+		o.state, o.waitErr = cmd.ProcessState, err
+		o.mu.Unlock()
+		close(o.exited)
+		// Bounded: a grandchild could keep the pipe open.
+		select {
+		case <-statusEOF:
+		case <-time.After(2 * time.Second):
+		}
+		close(o.done)
+	}()
+	return o, nil
+}
+
+// readStatus reads status lines, and the result bytes after a result line.
+func (o *Once) readStatus(r io.Reader) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		kind, arg := spawn.ParseStatus(line)
+		switch kind {
+		case spawn.StatusReady:
+			o.mu.Lock()
+			o.ready = true
+			o.mu.Unlock()
+		case spawn.StatusInitError:
+			o.mu.Lock()
+			o.initErr = arg
+			o.mu.Unlock()
+		case spawn.StatusResult:
+			n, err := strconv.Atoi(arg)
+			if err != nil || n < 0 || n > maxOnceResult {
+				o.note(fmt.Sprintf("bad result length %q", arg))
+				return
+			}
+			buf := make([]byte, n)
+			if _, err := io.ReadFull(br, buf); err != nil {
+				o.note(fmt.Sprintf("result cut short: %v", err))
+				return
+			}
+			o.mu.Lock()
+			o.result = buf
+			o.mu.Unlock()
+		}
+	}
+}
+
+func (o *Once) note(s string) {
+	o.mu.Lock()
+	o.pipeNote = s
+	o.mu.Unlock()
+}
+
+// PID is the child's process id.
+func (o *Once) PID() int { return o.pid }
+
+// Exited is closed when the child has exited and been reaped.
+func (o *Once) Exited() <-chan struct{} { return o.exited }
+
+// Done is closed once the child has exited and what it wrote was read.
+func (o *Once) Done() <-chan struct{} { return o.done }
+
+// Outcome is what a one-shot child left behind; valid after Done.
+type Outcome struct {
+	Result   []byte // the wire result message; nil if it wrote none
+	InitErr  string // its initializer's (or connection's) failure, if any
+	Ready    bool   // it connected and passed its initializer
+	ExitCode int    // its exit status; -N when killed by signal N
+	Exit     string // its exit status in words ("exit status 1", "signal: killed")
+	Note     string // a malformed status pipe, if so
+}
+
+// Outcome returns what the child left behind. Call it after Done.
+func (o *Once) Outcome() Outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return Outcome{Result: o.result, InitErr: o.initErr, Ready: o.ready,
+		ExitCode: exitCode(o.state), Exit: describeExit(o.state, o.waitErr), Note: o.pipeNote}
+}
+
+// ExitCode is the child's exit status once it has exited (-N when killed
+// by signal N), and -1 before.
+func (o *Once) ExitCode() int {
+	select {
+	case <-o.exited:
+	default:
+		return -1
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return exitCode(o.state)
+}
+
+// Signal sends sig to the child; a child that has already exited is not
+// an error.
+func (o *Once) Signal(sig syscall.Signal) error {
+	select {
+	case <-o.exited:
+		return nil
+	default:
+	}
+	err := o.cmd.Process.Signal(sig)
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
+
+// Kill SIGKILLs the child and everything in its process group.
+func (o *Once) Kill() {
+	select {
+	case <-o.exited:
+		return
+	default:
+	}
+	killGroup(o.pid)
+}
