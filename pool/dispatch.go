@@ -82,7 +82,7 @@ func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, 
 	if o.taskTimeout > 0 {
 		d.timeoutMS = strconv.FormatInt(o.taskTimeout.Milliseconds(), 10)
 	}
-	d.inbox = "_INBOX." + d.callerID
+	d.inbox = nc.NewInbox() // under the connection's inbox prefix, which permissions may require
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(4096),
 		jetstream.WithPublishAsyncErrHandler(d.publishFailed))

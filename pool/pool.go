@@ -91,6 +91,10 @@ func (p *Pool) start(ctx context.Context) error {
 		if p.o.user != "" {
 			copts = append(copts, nats.UserInfo(p.o.user, p.o.password))
 		}
+		if prefix := wire.InboxPrefix(p.o.user, p.o.brokerURL); prefix != "" {
+			// A user's inboxes are its own: see broker.CallerPermissions.
+			copts = append(copts, nats.CustomInboxPrefix(prefix))
+		}
 		if p.o.token != "" {
 			copts = append(copts, nats.Token(p.o.token))
 		}
@@ -103,8 +107,12 @@ func (p *Pool) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	replicas := p.o.replicas
+	if replicas == 0 && p.broker == nil {
+		replicas = clusterReplicas(p.nc) // R3 on a cluster of 3 or more nodes
+	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	_, err = wire.EnsureStream(sctx, js, p.subj, wire.StreamOptions{File: p.o.fileStore, Replicas: p.o.replicas, AckWait: p.o.ackWait})
+	err = ensureStream(sctx, js, p.subj, wire.StreamOptions{File: p.o.fileStore, Replicas: replicas, AckWait: p.o.ackWait})
 	cancel()
 	if err != nil {
 		return fmt.Errorf("pool: %w", err)

@@ -78,6 +78,10 @@ func Serve(ctx context.Context, cfg Config) error {
 		if cfg.Token != "" {
 			opts = append(opts, nats.Token(cfg.Token))
 		}
+		if prefix := wire.InboxPrefix(cfg.User, cfg.URL); prefix != "" {
+			// A user's inboxes are its own: see broker.WorkerPermissions.
+			opts = append(opts, nats.CustomInboxPrefix(prefix))
+		}
 		var err error
 		nc, err = nats.Connect(cfg.URL, opts...)
 		if err != nil {

@@ -1,0 +1,58 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// clusterReplicas is the task stream's replica count when WithReplicas is
+// not given: 3 on a cluster of 3 or more nodes (those the connection was
+// given and those the server announced), else 1.
+func clusterReplicas(nc *nats.Conn) int {
+	if nc.ConnectedClusterName() != "" && len(nc.Servers()) >= 3 {
+		return 3
+	}
+	return 1
+}
+
+// ensureStream creates or updates the pool's stream and consumer, retrying
+// while the JetStream cluster is not ready for it (a new cluster still
+// electing its meta leader or hearing from its peers, a leader lost with a
+// node), until ctx ends.
+func ensureStream(ctx context.Context, js jetstream.JetStream, subj wire.Subjects, o wire.StreamOptions) error {
+	for {
+		_, err := wire.EnsureStream(ctx, js, subj, o)
+		if err == nil || !clusterNotReady(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// JetStream error codes that pass once a cluster settles.
+const (
+	errCodeNoPeers      = 10005 // no suitable peers for placement
+	errCodeNotAvailable = 10008 // JetStream system temporarily unavailable
+	errCodeNoResources  = 10023 // insufficient resources (peers not yet known)
+)
+
+func clusterNotReady(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case errCodeNoPeers, errCodeNotAvailable, errCodeNoResources:
+			return true
+		}
+		return apiErr.Code == 503
+	}
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}
