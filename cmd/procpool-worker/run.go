@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/procpool/procpool/worker"
+)
+
+const usage = `Usage: procpool-worker [flags]
+
+Serves a procpool pool's tasks from a NATS server or cluster with
+--processes worker processes, until interrupted (once: graceful, twice: now).
+Credentials: PROCPOOL_TOKEN, or PROCPOOL_USER and PROCPOOL_PASSWORD, or in
+the URL (nats://TOKEN@host:4222). A private CA for tls:// URLs: SSL_CERT_FILE.
+
+Flags:
+`
+
+// options are the command line, after the environment fallbacks.
+type options struct {
+	cfg       worker.Config
+	processes int
+	wait      time.Duration
+	check     bool
+	level     slog.Level
+}
+
+// parse reads the flags; it returns the exit code to stop with when the
+// command line is bad (2) or asked for help or the version (0).
+func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
+	var o options
+	fs := flag.NewFlagSet("procpool-worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	defProcs := runtime.NumCPU()
+	if v := os.Getenv("PROCPOOL_PROCESSES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fmt.Fprintf(stderr, "procpool-worker: PROCPOOL_PROCESSES=%q: not a number\n", v)
+			return o, 2, false
+		}
+		defProcs = n
+	}
+	fs.StringVar(&o.cfg.URL, "url", os.Getenv("PROCPOOL_URL"), "NATS server `URLs`, comma-separated for a cluster (env PROCPOOL_URL)")
+	fs.StringVar(&o.cfg.Pool, "pool", envDefault("PROCPOOL_POOL", "default"), "pool `name` to serve (env PROCPOOL_POOL)")
+	fs.IntVar(&o.processes, "processes", defProcs, "worker processes to supervise; 0: serve in this process (env PROCPOOL_PROCESSES)")
+	fs.IntVar(&o.cfg.MaxTasksPerChild, "max-tasks-per-child", 0, "replace a worker process after it ran `n` tasks; 0: never")
+	logLevel := fs.String("log-level", envDefault("PROCPOOL_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env PROCPOOL_LOG_LEVEL)")
+	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "at start-up, keep retrying for this `duration` while the broker is unreachable or not ready")
+	fs.BoolVar(&o.check, "check", false, "only check that the broker answers (JetStream included) with these credentials, then exit 0 or 1; for container health checks")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, 0, false
+		}
+		return o, 2, false
+	}
+	bad := func(format string, a ...any) (options, int, bool) {
+		fmt.Fprintf(stderr, "procpool-worker: "+format+"\n", a...)
+		return o, 2, false
+	}
+	switch {
+	case *showVersion:
+		fmt.Fprintln(stdout, "procpool-worker", version())
+		return o, 0, false
+	case fs.NArg() > 0:
+		return bad("unexpected argument %q", fs.Arg(0))
+	case o.cfg.URL == "":
+		return bad("no broker: give --url or PROCPOOL_URL")
+	case o.processes < 0:
+		return bad("--processes %d: negative", o.processes)
+	case o.cfg.MaxTasksPerChild < 0:
+		return bad("--max-tasks-per-child %d: negative", o.cfg.MaxTasksPerChild)
+	case o.wait < 0:
+		return bad("--wait %s: negative", o.wait)
+	}
+	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return bad("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	// Secrets only from the environment (or the URL): never argv.
+	o.cfg.Token = os.Getenv("PROCPOOL_TOKEN")
+	o.cfg.User, o.cfg.Password = os.Getenv("PROCPOOL_USER"), os.Getenv("PROCPOOL_PASSWORD")
+	if o.cfg.Token != "" && o.cfg.User != "" {
+		return bad("PROCPOOL_TOKEN and PROCPOOL_USER are exclusive")
+	}
+	if (o.cfg.User == "") != (o.cfg.Password == "") {
+		return bad("PROCPOOL_USER and PROCPOOL_PASSWORD go together")
+	}
+	return o, 0, true
+}
+
+// run maps a command line to an exit code: 0 after a stop on request, 1
+// when serving fails, 2 for a bad command line. The first SIGINT or
+// SIGTERM stops gracefully; a second exits at once (worker processes die
+// with this one, and the tasks they held are delivered again).
+func run(args []string, stdout, stderr io.Writer) int {
+	o, code, ok := parse(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.level}))
+	o.cfg.Logger = log
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		log.Info("stopping: worker processes finish the task in hand (signal again to stop now)")
+		cancel()
+		if _, ok := <-sigs; ok {
+			log.Warn("stopped at once")
+			os.Exit(130)
+		}
+	}()
+
+	if o.check {
+		return check(ctx, o, stdout, stderr)
+	}
+	return serve(ctx, o, log)
+}
+
+// serve runs worker.Run, retrying start-up failures (broker not up yet,
+// JetStream cluster still electing its leader) with back-off for o.wait.
+func serve(ctx context.Context, o options, log *slog.Logger) int {
+	giveUp := time.Now().Add(o.wait)
+	backoff := 250 * time.Millisecond
+	for {
+		log.Info("procpool-worker starting", "pool", o.cfg.Pool, "url", redact(o.cfg.URL), "processes", o.processes, "version", version())
+		err := worker.Run(ctx, o.cfg, o.processes)
+		switch {
+		case err == nil:
+			log.Info("procpool-worker stopped")
+			return 0
+		case errors.Is(err, worker.ErrInvalidConfig):
+			log.Error("bad configuration", "err", err)
+			return 2
+		case ctx.Err() != nil:
+			return 0 // stopped while starting
+		case time.Now().After(giveUp):
+			log.Error("procpool-worker failed", "err", err)
+			return 1
+		}
+		log.Warn("cannot serve yet; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func envDefault(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// version is the module version from the build info.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
