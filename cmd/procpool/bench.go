@@ -128,6 +128,9 @@ func (b *bench) run(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := b.memory(p); err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
 	}
 	if b.want("cpu") {
 		if err := b.cpu(ctx); err != nil {

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/procpool/procpool/pool"
+)
+
+// memory records the resident set size of the local worker processes (the
+// largest) and of this process, which holds the caller and the embedded
+// broker, after the workloads have run.
+func (b *bench) memory(p *pool.Pool) error {
+	var worst float64
+	n := 0
+	for _, w := range p.Workers() {
+		if !w.Local {
+			continue
+		}
+		rss, err := rssMB(w.PID)
+		if err != nil {
+			return err
+		}
+		worst = max(worst, rss)
+		n++
+	}
+	self, err := rssMB(os.Getpid())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		b.record("worker_rss_mb", fmt.Sprintf("worker RSS, largest of %d", n), "MB", []float64{worst})
+	}
+	b.record("parent_rss_mb", "parent RSS (caller + embedded broker)", "MB", []float64{self})
+	return nil
+}
+
+// rssMB reads VmRSS from /proc/<pid>/status.
+func rssMB(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}
