@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -45,8 +47,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	scale := fs.Float64("scale", 1, "scale the item counts (1 = py_anchor.py's sizes)")
 	asJSON := fs.Bool("json", false, "print the headline figures as one JSON object, last")
 	only := fs.String("only", "", "comma list of sections: pool,latency,startup,ipc,cpu,raw")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (caller and embedded broker) to the file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "procpool bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "procpool bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *repeats < 1 || *scale <= 0 {
 		fmt.Fprintln(stderr, "procpool bench: --repeats >= 1 and --scale > 0")
@@ -130,6 +146,11 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		if err := b.memory(p); err != nil {
 			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	if b.want("ipc") {
+		if err := b.ipc(ctx); err != nil {
+			return fmt.Errorf("ipc: %w", err)
 		}
 	}
 	if b.want("cpu") {
