@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // The envelopes are small hand-written binary formats: a task message is on
@@ -152,7 +153,7 @@ func DecodeResultMsg(data []byte) (*ResultMsg, error) {
 	if err := d.header(magicResult); err != nil {
 		return nil, err
 	}
-	m := &ResultMsg{Worker: string(d.bytes()), PID: int(d.uvarint()), Host: string(d.bytes())}
+	m := &ResultMsg{Worker: string(d.bytes()), PID: d.int(), Host: string(d.bytes())}
 	n := d.count(3)
 	if d.err != nil {
 		return nil, d.err
@@ -161,7 +162,7 @@ func DecodeResultMsg(data []byte) (*ResultMsg, error) {
 	for i := range m.Results {
 		r := &m.Results[i]
 		r.Seq = d.uvarint()
-		r.Attempt = int(d.uvarint())
+		r.Attempt = d.int()
 		switch st := d.byte(); st {
 		case 0:
 			r.Items = d.items()
@@ -230,6 +231,17 @@ func (d *decoder) uvarint() uint64 {
 	}
 	d.b = d.b[n:]
 	return v
+}
+
+// int reads a uvarint that must fit in an int32 (pids, attempts): garbage
+// must not turn into a negative number on the caller's side.
+func (d *decoder) int() int {
+	v := d.uvarint()
+	if v > math.MaxInt32 {
+		d.fail(fmt.Sprintf("number %d out of range", v))
+		return 0
+	}
+	return int(v)
 }
 
 func (d *decoder) byte() byte {

@@ -1,0 +1,126 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func sampleTaskMsg() *TaskMsg {
+	return &TaskMsg{Call: 7, Tasks: []Task{
+		{Seq: 1, Items: [][]byte{[]byte(`{"n":1}`)}},
+		{Seq: 300, Items: [][]byte{[]byte("a"), {}, []byte("ccc")}},
+		{Seq: 1 << 40, Items: [][]byte{}},
+	}}
+}
+
+func sampleResultMsg() *ResultMsg {
+	return &ResultMsg{Worker: "host-12", PID: 12, Host: "host", Results: []Result{
+		{Seq: 1, Attempt: 1, Items: [][]byte{[]byte("2")}},
+		{Seq: 2, Attempt: 3, Err: &ErrorInfo{Code: CodePanic, Message: "boom", Stack: "main.go:1", Item: 2}},
+		{Seq: 3, Attempt: 1, Items: [][]byte{}},
+	}}
+}
+
+func TestTaskMsgRoundTrip(t *testing.T) {
+	m := sampleTaskMsg()
+	enc := AppendTaskMsg(nil, m)
+	got, err := DecodeTaskMsg(enc)
+	if err != nil {
+		t.Fatalf("DecodeTaskMsg: %v", err)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+	}
+	// The streaming form (header + AppendTask) is the same bytes.
+	b := TaskMsgHeader(nil, m.Call, len(m.Tasks))
+	for i := range m.Tasks {
+		b = AppendTask(b, &m.Tasks[i])
+	}
+	if !bytes.Equal(b, enc) {
+		t.Fatalf("TaskMsgHeader+AppendTask = %x, AppendTaskMsg = %x", b, enc)
+	}
+}
+
+func TestResultMsgRoundTrip(t *testing.T) {
+	m := sampleResultMsg()
+	enc := AppendResultMsg(nil, m)
+	got, err := DecodeResultMsg(enc)
+	if err != nil {
+		t.Fatalf("DecodeResultMsg: %v", err)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	task := AppendTaskMsg(nil, sampleTaskMsg())
+	res := AppendResultMsg(nil, sampleResultMsg())
+	tests := []struct {
+		name   string
+		data   []byte
+		result bool // decode as a result message
+		why    string
+	}{
+		{name: "empty task", data: nil, why: "bad magic"},
+		{name: "wrong magic", data: append([]byte{'X'}, task[1:]...), why: "bad magic"},
+		{name: "result as task", data: res, why: "bad magic"},
+		{name: "task as result", data: task, result: true, why: "bad magic"},
+		{name: "wrong version", data: append([]byte{'T', 99}, task[2:]...), why: "version 99"},
+		{name: "truncated task", data: task[:len(task)-2], why: "malformed"},
+		{name: "trailing bytes", data: append(append([]byte(nil), task...), 0), why: "trailing bytes"},
+		{name: "huge task count", data: []byte{'T', Version, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, why: "count larger than message"},
+		{name: "huge item count", data: []byte{'T', Version, 1, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, why: "count larger than message"},
+		{name: "huge item length", data: []byte{'T', Version, 1, 1, 1, 1, 0xff, 0xff, 0x03, 'x'}, why: "length past end"},
+		{name: "bad varint", data: []byte{'T', Version, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, why: "bad varint"},
+		{name: "truncated result", data: res[:len(res)-1], result: true, why: "malformed"},
+		{name: "bad status", data: append(ResultMsgHeader(nil, "w", 1, "h", 1), 1, 1, 9), result: true, why: "status 9"},
+		{name: "bad error json", data: append(ResultMsgHeader(nil, "w", 1, "h", 1), 1, 1, 1, 2, '{', '{'), result: true, why: "error info"},
+		{name: "huge result count", data: append(ResultMsgHeader(nil, "w", 1, "h", 0)[:len(ResultMsgHeader(nil, "w", 1, "h", 0))-1], 0xff, 0xff, 0xff, 0x7f), result: true, why: "count larger than message"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			if tt.result {
+				_, err = DecodeResultMsg(tt.data)
+			} else {
+				_, err = DecodeTaskMsg(tt.data)
+			}
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want ErrMalformed", err)
+			}
+			if !bytes.Contains([]byte(err.Error()), []byte(tt.why)) {
+				t.Fatalf("err = %q, want it to say %q", err, tt.why)
+			}
+		})
+	}
+}
+
+func TestDecodeTaskMsgAliasesInput(t *testing.T) {
+	enc := AppendTaskMsg(nil, &TaskMsg{Call: 1, Tasks: []Task{{Seq: 1, Items: [][]byte{[]byte("abc")}}}})
+	m, err := DecodeTaskMsg(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Appending to a decoded item must not overwrite the buffer after it.
+	it := m.Tasks[0].Items[0]
+	if cap(it) != len(it) {
+		t.Fatalf("item capacity %d > length %d: an append would clobber the envelope", cap(it), len(it))
+	}
+}
+
+func TestDecodeResultMsgRejectsOutOfRangeNumbers(t *testing.T) {
+	huge := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01} // 2^64-1
+	attempt := append(append(ResultMsgHeader(nil, "w", 1, "h", 1), 1), huge...)
+	attempt = append(attempt, 0, 0)
+	pid := append([]byte{'R', Version, 1, 'w'}, huge...)
+	pid = append(pid, 1, 'h', 0)
+	for name, data := range map[string][]byte{"attempt": attempt, "pid": pid} {
+		m, err := DecodeResultMsg(data)
+		if !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s of 2^64-1: got %+v, %v; want ErrMalformed", name, m, err)
+		}
+	}
+}
