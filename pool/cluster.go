@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -55,4 +56,28 @@ func clusterNotReady(err error) bool {
 		return apiErr.Code == 503
 	}
 	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}
+
+// dialBroker dials the external broker. While no server of the list accepts
+// the connection (a cluster starting next to its clients, a node
+// restarting), it tries again until ctx ends or within passes.
+func dialBroker(ctx context.Context, url string, within time.Duration, log *slog.Logger, opts ...nats.Option) (*nats.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for logged := false; ; logged = true {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil || !errors.Is(err, nats.ErrNoServers) {
+			return nc, err
+		}
+		if !logged {
+			log.Info("pool: broker not reachable yet; retrying", "url", redactURL(url), "err", err, "for", within)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }

@@ -41,7 +41,9 @@ type Pool struct {
 // New starts a pool: an embedded broker (unless WithBroker), the pool's task
 // stream, and one worker process per CPU (see WithProcesses), each a
 // re-execution of this program's binary, which must call worker.Main()
-// first thing in main. New returns once every worker is ready.
+// first thing in main. New returns once every worker is ready. With
+// WithBroker, New waits up to the start timeout for a server to accept the
+// connection and for a JetStream cluster to be ready for the task stream.
 func New(ctx context.Context, opts ...Option) (*Pool, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
@@ -98,7 +100,7 @@ func (p *Pool) start(ctx context.Context) error {
 		if p.o.token != "" {
 			copts = append(copts, nats.Token(p.o.token))
 		}
-		p.nc, err = nats.Connect(p.o.brokerURL, copts...)
+		p.nc, err = dialBroker(ctx, p.o.brokerURL, p.o.startTimeout, p.log, copts...)
 	}
 	if err != nil {
 		return fmt.Errorf("pool: connect to broker: %w", err)
