@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"os"
 
 	"github.com/nats-io/nats.go"
 )
@@ -20,7 +21,14 @@ type Info struct {
 
 type ctxKey struct{}
 
+// taskCtx is what a task's context carries; Info is built only when asked
+// for, so tasks that never call Current cost no strings.
 type taskCtx struct {
+	rt  *runtime
+	j   *job
+	seq uint64
+
+	// A one-shot process (oneshot.go) has no runtime: it sets these.
 	info Info
 	nc   *nats.Conn
 }
@@ -28,17 +36,28 @@ type taskCtx struct {
 // Current returns the worker and task running ctx's task. Outside a task it
 // returns the zero Info.
 func Current(ctx context.Context) Info {
-	if tc, ok := ctx.Value(ctxKey{}).(*taskCtx); ok {
+	tc, ok := ctx.Value(ctxKey{}).(*taskCtx)
+	if !ok {
+		return Info{}
+	}
+	rt, j := tc.rt, tc.j
+	if rt == nil {
 		return tc.info
 	}
-	return Info{}
+	return Info{
+		WorkerID: rt.cfg.ID, PID: rt.pid, PPID: os.Getppid(), Host: rt.host, Pool: rt.cfg.Pool,
+		Task: j.name, TaskID: j.taskID(tc.seq), Attempt: j.attempt,
+	}
 }
 
 // Conn returns the worker's NATS connection, for a task that uses a Queue,
 // a Pipe or plain NATS. Outside a task it returns nil.
 func Conn(ctx context.Context) *nats.Conn {
 	if tc, ok := ctx.Value(ctxKey{}).(*taskCtx); ok {
-		return tc.nc
+		if tc.rt == nil {
+			return tc.nc
+		}
+		return tc.rt.nc
 	}
 	return nil
 }
