@@ -52,6 +52,7 @@ type dispatcher struct {
 	callSeq atomic.Uint64
 	msgSeq  atomic.Uint64
 	dups    atomic.Int64 // results for tasks already answered or abandoned
+	ctr     *counters    // event counts for metrics (metrics.go)
 
 	mu      sync.Mutex
 	pending map[uint64]*waiter
@@ -64,8 +65,9 @@ type dispatcher struct {
 }
 
 type waiter struct {
-	call uint64
-	done completion
+	call  uint64
+	done  completion
+	start time.Time // when it was submitted, for the duration histogram
 }
 
 func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, error) {
@@ -78,6 +80,7 @@ func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, 
 		idle:        make(chan struct{}),
 		submit:      make(chan submission, submitQueueSize),
 		stop:        make(chan struct{}),
+		ctr:         newCounters(),
 	}
 	if o.taskTimeout > 0 {
 		d.timeoutMS = strconv.FormatInt(o.taskTimeout.Milliseconds(), 10)
@@ -114,7 +117,7 @@ func (d *dispatcher) newCall() uint64 { return d.callSeq.Add(1) }
 func (d *dispatcher) add(call uint64, done completion) uint64 {
 	seq := d.seq.Add(1)
 	d.mu.Lock()
-	d.pending[seq] = &waiter{call: call, done: done}
+	d.pending[seq] = &waiter{call: call, done: done, start: time.Now()}
 	d.mu.Unlock()
 	return seq
 }
@@ -204,6 +207,7 @@ func (d *dispatcher) route(m *nats.Msg) {
 			d.dups.Add(1)
 			continue
 		}
+		d.ctr.result(r, w.start)
 		w.done(r, src)
 	}
 }
@@ -212,6 +216,7 @@ func (d *dispatcher) route(m *nats.Msg) {
 func (d *dispatcher) enqueue(ctx context.Context, s submission) error {
 	select {
 	case d.submit <- s:
+		d.ctr.submitted.Add(1)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -14,8 +14,9 @@ import (
 type MapOption func(*mapOptions) error
 
 type mapOptions struct {
-	chunksize int // 0: choose
-	window    int // chunks in flight at once
+	chunksize int            // 0: choose
+	window    int            // chunks in flight at once
+	progress  func(Progress) // WithProgress; nil: none
 }
 
 // WithChunksize sets how many items travel and run as one task. Default:
@@ -224,7 +225,9 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 		o.chunksize = defaultChunksize(len(items), p.numWorkers())
 	}
 	out := make([]R, len(items))
+	prog := newProgress(o.progress, len(items)) // progress.go
 	if len(items) == 0 {
+		prog.report()
 		return out, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -254,12 +257,15 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 			if oc.err == nil {
 				oc.err = decodeInto(out[oc.first:oc.first+len(oc.items)], oc.items, t.Name(), oc.first)
 			}
+			prog.add(oc.n, oc.err != nil)
 			if oc.err != nil {
+				prog.report()
 				cancel()
 				m.abandon()
 				return nil, oc.err
 			}
 		}
+		prog.report()
 		if done == nchunks {
 			break
 		}
@@ -321,7 +327,9 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 		defer func() { cancel(); wg.Wait(); m.abandon() }()
 
 		var mu sync.Mutex
-		total, feedDone := -1, false // chunks submitted, once the input ends
+		total, feedDone := -1, false        // chunks submitted, once the input ends
+		totalItems := -1                    // items submitted, once the input ends
+		prog := newProgress(o.progress, -1) // progress.go
 		var feedErr error
 		wg.Go(func() {
 			n, chunk, first := 0, make([]A, 0, o.chunksize), 0
@@ -354,7 +362,7 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 				ok = flush()
 			}
 			mu.Lock()
-			total, feedDone = n, true
+			total, feedDone, totalItems = n, true, first
 			mu.Unlock()
 			select {
 			case m.notify <- struct{}{}:
@@ -379,6 +387,7 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 				v, err := wire.Decode[R](b)
 				if err != nil {
 					err = &TaskError{Task: t.Name(), Code: wire.CodeBadOutput, Message: err.Error(), Index: oc.first + k}
+					prog.failItem()
 				}
 				if !yield(v, err) {
 					return false
@@ -388,6 +397,7 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 		}
 		for {
 			for _, oc := range m.take() {
+				prog.add(oc.n, oc.err != nil)
 				if !ordered {
 					if !emit(oc) {
 						return
@@ -408,8 +418,12 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 				}
 			}
 			mu.Lock()
-			fe, done, n := feedErr, feedDone, total
+			fe, done, n, nItems := feedErr, feedDone, total, totalItems
 			mu.Unlock()
+			if done {
+				prog.setTotal(nItems)
+			}
+			prog.report()
 			if fe != nil {
 				yield(zero, fe)
 				return

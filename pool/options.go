@@ -28,6 +28,9 @@ type options struct {
 	ackWait          time.Duration
 	startTimeout     time.Duration
 	stopTimeout      time.Duration
+	metricsAddr      string // WithMetrics (metrics.go)
+	workerLogLevel   string // WithWorkerLog (logging.go)
+	workerLogFormat  string
 }
 
 func defaultOptions() options {

@@ -17,6 +17,7 @@ import (
 	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/internal/supervise"
 	"github.com/procpool/procpool/internal/wire"
+	"github.com/procpool/procpool/metrics"
 	"github.com/procpool/procpool/worker"
 )
 
@@ -32,6 +33,8 @@ type Pool struct {
 	d      *dispatcher
 	sup    *supervise.Supervisor // nil with WithProcesses(0)
 	beats  *beatTable
+
+	metrics *metrics.Server // WithMetrics; nil without (metrics.go)
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -76,6 +79,7 @@ func New(ctx context.Context, opts ...Option) (*Pool, error) {
 
 func (p *Pool) start(ctx context.Context) error {
 	child := spawn.ChildConfig{Pool: p.o.name, MaxTasksPerChild: p.o.maxTasksPerChild, AckWait: p.o.ackWait}
+	child.LogLevel, child.LogFormat = p.workerLog() // logging.go
 	var err error
 	if p.o.brokerURL == "" {
 		p.broker, err = broker.Start(ctx, broker.Config{StoreDir: p.o.storeDir, Logger: p.o.logger})
@@ -123,6 +127,9 @@ func (p *Pool) start(ctx context.Context) error {
 		return err
 	}
 	if p.d, err = newDispatcher(p.nc, p.subj, &p.o); err != nil {
+		return err
+	}
+	if err := p.startMetrics(); err != nil { // metrics.go
 		return err
 	}
 	if p.o.processes > 0 {
@@ -179,6 +186,9 @@ func (p *Pool) shutdown(graceful bool) {
 	}
 	if p.beats != nil {
 		p.beats.stop()
+	}
+	if p.metrics != nil {
+		_ = p.metrics.Close()
 	}
 	if p.nc != nil {
 		if p.broker == nil {

@@ -148,6 +148,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 	j.finished = true
 	j.mu.Unlock()
 	rt.ack(j.msg)
+	rt.obs.finished(time.Since(j.start), j.delivery) // observe.go
 	rt.mu.Lock()
 	rt.current = nil
 	rt.mu.Unlock()

@@ -41,6 +41,8 @@ type runtime struct {
 
 	cancelled cancelSet
 	statusMu  sync.Mutex
+
+	obs *observe // self-measurements and the operator's drain request (micro.go)
 }
 
 // Serve runs a worker: it takes the pool's tasks one message at a time,
@@ -53,7 +55,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	rt := &runtime{cfg: cfg, subj: wire.Subjects{Pool: cfg.Pool}, host: host, pid: os.Getpid(), started: time.Now()}
+	rt := &runtime{cfg: cfg, subj: wire.Subjects{Pool: cfg.Pool}, host: host, pid: os.Getpid(), started: time.Now(), obs: newObserve()}
 	if rt.cfg.ID == "" {
 		rt.cfg.ID = fmt.Sprintf("%s-%d", host, rt.pid)
 	}
@@ -113,6 +115,12 @@ func Serve(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("worker: subscribe: %w", err)
 	}
 	defer cancelSub.Unsubscribe()
+	// Discovery and control: nats micro ls|info|stats procpool.
+	svc, err := rt.addService()
+	if err != nil {
+		return err
+	}
+	defer svc.Stop()
 
 	// Every goroutine Serve starts is waited for before it returns.
 	var wg sync.WaitGroup
@@ -156,7 +164,12 @@ func (rt *runtime) pullLoop(ctx context.Context, closed <-chan struct{}) error {
 	defer retry.Stop()
 	draining := false
 	var drained chan struct{}
+	drainReq := rt.obs.drainCh // an operator's drain (micro.go): like ctx ending
 	for {
+		if !draining && rt.obs.draining() {
+			rt.status(spawn.StatusRecycle, "drain") // a planned exit, for the supervisor
+			draining, drained, drainReq = true, rt.drain(sub), nil
+		}
 		if !outstanding && !draining {
 			if err := rt.nc.PublishRequest(rt.subj.PullNext(), inbox, req); err != nil && rt.nc.IsClosed() {
 				return errors.New("worker: connection closed")
@@ -193,6 +206,8 @@ func (rt *runtime) pullLoop(ctx context.Context, closed <-chan struct{}) error {
 			if !draining {
 				draining, drained = true, rt.drain(sub)
 			}
+		case <-drainReq:
+			drainReq = nil // handled at the top of the loop
 		case <-drained:
 			// Interest is gone and everything sent before that is in msgs.
 			for {
@@ -266,11 +281,8 @@ func (rt *runtime) beatLoop(ctx context.Context) {
 }
 
 func (rt *runtime) publishBeat(j *job, every time.Duration) {
-	b := wire.Beat{
-		ID: rt.cfg.ID, PID: rt.pid, PPID: os.Getppid(), Host: rt.host, Pool: rt.cfg.Pool,
-		Started: rt.started, TasksDone: rt.done.Load(), Failed: rt.failed.Load(),
-		Tasks: rt.cfg.Registry.Names(), Stopping: rt.stop.Load(), Interval: every,
-	}
+	b := rt.beat() // micro.go
+	b.Interval = every
 	if j != nil {
 		b.Busy, b.Task, b.TaskSince = true, j.name, j.start
 	}

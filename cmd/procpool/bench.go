@@ -51,6 +51,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if _, err := cf.setup(stderr); err != nil { // logflags.go
+		fmt.Fprintln(stderr, "procpool bench:", err)
+		return 2
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

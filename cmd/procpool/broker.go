@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -57,7 +56,9 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		cTLSCA      = fs.String("cluster-tls-ca", "", "route TLS CA `file` (PEM), verifying both ends of every route")
 		monitor     = fs.Int("monitor", 0, "HTTP monitoring `port` (0: off, -1: a free port)")
 		configFile  = fs.String("config", "", "nats-server configuration `file`; flags given explicitly override it")
+		lf          logFlags
 	)
+	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -67,6 +68,10 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "procpool broker: "+format+"\n", a...)
 		return 2
+	}
+	log, err := lf.setup(stderr) // logflags.go
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -91,7 +96,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Password:    *password,
 		MonitorPort: *monitor,
 		ConfigFile:  *configFile,
-		Logger:      slog.New(slog.NewTextHandler(stderr, nil)),
+		Logger:      log,
 	}
 	// Without a config file the flag defaults apply; with one, only the
 	// flags given explicitly override it.

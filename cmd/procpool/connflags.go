@@ -19,6 +19,8 @@ type connFlags struct {
 	token     string
 	user      string
 	password  string
+	logFlags         // --log-level, --log-format (logflags.go)
+	metrics   string // --metrics, where registerMetrics was called
 }
 
 func (c *connFlags) register(fs *flag.FlagSet, defaultProcesses int) {
@@ -30,11 +32,21 @@ func (c *connFlags) register(fs *flag.FlagSet, defaultProcesses int) {
 	fs.IntVar(&c.processes, "processes", defaultProcesses, "local worker processes; 0: remote workers only (env PROCPOOL_PROCESSES)")
 	c.token = os.Getenv("PROCPOOL_TOKEN") // secrets only from the environment or the URL
 	c.user, c.password = os.Getenv("PROCPOOL_USER"), os.Getenv("PROCPOOL_PASSWORD")
+	c.logFlags.register(fs)
+}
+
+// registerMetrics adds --metrics, for commands that run one pool at a time.
+func (c *connFlags) registerMetrics(fs *flag.FlagSet) {
+	fs.StringVar(&c.metrics, "metrics", os.Getenv("PROCPOOL_METRICS"), "serve the pool's Prometheus metrics on `host:port` at /metrics (env PROCPOOL_METRICS)")
 }
 
 // options turns the flags into pool options.
 func (c *connFlags) options() []pool.Option {
 	opts := []pool.Option{pool.WithProcesses(c.processes), pool.WithName(c.poolName)}
+	opts = append(opts, c.logFlags.poolOptions()...)
+	if c.metrics != "" {
+		opts = append(opts, pool.WithMetrics(c.metrics))
+	}
 	if c.url != "" {
 		opts = append(opts, pool.WithBroker(c.url))
 		if c.token != "" {

@@ -23,8 +23,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var cf connFlags
 	cf.register(fs, numCPU)
+	cf.registerMetrics(fs)
 	wait := fs.Duration("wait-workers", time.Minute, "with --processes 0: how long to wait for remote workers")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if _, err := cf.setup(stderr); err != nil { // logflags.go
+		fmt.Fprintln(stderr, "procpool demo:", err)
 		return 2
 	}
 	if err := demo(ctx, stdout, &cf, *wait); err != nil {

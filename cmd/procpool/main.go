@@ -4,6 +4,7 @@
 //	procpool demo            # the pool on an embedded broker, start to finish
 //	procpool broker [flags]  # run one broker node (a NATS server with JetStream)
 //	procpool bench [--json]  # the workloads of py_anchor.py, side by side
+//	procpool status --url U  # a pool's workers, queue and throughput
 package main
 
 import (
@@ -30,6 +31,7 @@ Commands:
   demo      run the pool on an embedded broker (or --url) and show what it does
   broker    run one broker node: a NATS server with JetStream
   bench     the workloads of Python's py_anchor.py, for a side-by-side comparison
+  status    a pool's workers, queue and throughput (--url, --pool; --json, --watch)
   version   print the version
 
 Run 'procpool <command> -h' for a command's flags.
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBroker(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "status":
+		return runStatus(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "procpool", version())
 		return 0
