@@ -40,6 +40,11 @@ const (
 // exist from NewPipe on, so nothing sent before the other end is opened is
 // lost, and a message leaves the stream once its reader fetched it. An end
 // is meant for one reader at a time. A PipeEnd is safe for concurrent use.
+//
+// Values sent faster than they can be published travel together, up to
+// 256 in one message (see [Queue]); that changes nothing that a pipe
+// promises: a reader that dies loses what it had fetched and not received
+// either way, as a Python reader loses what it had read from the socket.
 type PipeEnd[T any] struct {
 	id      string
 	end     string // "a" or "b"
@@ -49,7 +54,9 @@ type PipeEnd[T any] struct {
 	js      jetstream.JetStream
 
 	pub  *publisher
+	pk   *packer // sends are packed (see queue_pack.go)
 	pull *puller
+	cur  *cursor
 
 	mu      sync.Mutex // guards peerEOF
 	peerEOF bool
@@ -149,6 +156,8 @@ func openEnd[T any](nc *nats.Conn, id, end string) (*PipeEnd[T], error) {
 		return nil, fmt.Errorf("pool: open pipe %q: %w", p.Name(), err)
 	}
 	p.js = p.pub.js
+	p.pk = newPacker(p.pub, func(int) string { return p.subject })
+	p.cur = newCursor()
 	// AckNone: a fetched message is gone from the stream, never redelivered.
 	p.pull = newPuller(nc, p.stream, end, pipePrefetch, 0, false)
 	return p, nil
@@ -177,8 +186,10 @@ func parsePipeName(name string) (id, end string, err error) {
 // another process passes to [OpenPipe] to open this end.
 func (p *PipeEnd[T]) Name() string { return p.id + "." + p.end }
 
-// Send sends v to the other end. It returns once v is sent, with a bounded
-// window of sends awaiting the broker's acknowledgement; if the broker
+// Send sends v to the other end. It returns once v is handed to the end's
+// publisher, which packs it with the values sent meanwhile, with a bounded
+// window of messages awaiting the broker's acknowledgement (see
+// [PipeEnd.Flush]); if the broker
 // refused one of them, a later Send or Close returns that error and the
 // value given to that call is not sent. Send on a closed end returns
 // [ErrClosed]. Sending after the other end closed is not detected: the value
@@ -191,8 +202,19 @@ func (p *PipeEnd[T]) Send(ctx context.Context, v T) error {
 	if err != nil {
 		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
 	}
-	if err := p.pub.publish(ctx, &nats.Msg{Subject: p.subject, Data: data}); err != nil {
+	if err := p.pk.put(ctx, data); err != nil {
 		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
+	}
+	return nil
+}
+
+// Flush waits until the broker has stored every value this handle sent,
+// and reports a send it refused. Several processes may open the same end
+// to send on it: each Flushes before it ends, and only the last one, if
+// any, Closes it (Close sends the end of the stream).
+func (p *PipeEnd[T]) Flush(ctx context.Context) error {
+	if err := p.pk.flush(ctx); err != nil {
+		return fmt.Errorf("pool: pipe %s: flush: %w", p.Name(), err)
 	}
 	return nil
 }
@@ -212,17 +234,32 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 		return zero, io.EOF
 	}
 	p.mu.Unlock()
-	m, err := p.pull.next(ctx, true)
-	if err != nil {
+	if err := p.cur.lock(ctx); err != nil {
 		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 	}
-	if isEOF(m) {
-		p.mu.Lock()
-		p.peerEOF = true
-		p.mu.Unlock()
-		return zero, io.EOF
+	defer p.cur.unlock()
+	for p.cur.msg == nil {
+		m, at, err := p.pull.next(ctx, true)
+		if err != nil {
+			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+		}
+		if isEOF(m) {
+			p.mu.Lock()
+			p.peerEOF = true
+			p.mu.Unlock()
+			return zero, io.EOF
+		}
+		items, err := unpack(m)
+		if err != nil {
+			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+		}
+		p.cur.open(m, items, at)
 	}
-	v, err := wire.Decode[T](m.Data)
+	data, last := p.cur.take()
+	if last {
+		p.cur.reset() // AckNone: nothing to acknowledge
+	}
+	v, err := wire.Decode[T](data)
 	if err != nil {
 		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 	}
@@ -243,7 +280,7 @@ func (p *PipeEnd[T]) Poll(timeout time.Duration) bool {
 	p.mu.Lock()
 	eof := p.peerEOF
 	p.mu.Unlock()
-	if eof {
+	if eof || p.cur.left.Load() > 0 {
 		return true
 	}
 	return p.pull.poll(timeout)
@@ -260,9 +297,10 @@ func (p *PipeEnd[T]) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		var errs []error
-		if err := p.pub.flush(ctx); err != nil {
+		if err := p.pk.flush(ctx); err != nil {
 			errs = append(errs, err)
 		}
+		p.pk.close()
 		eof := &nats.Msg{Subject: p.subject, Header: nats.Header{pipeEOFHeader: []string{"1"}}}
 		if err := p.pub.publishSync(ctx, eof); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) &&
 			!errors.Is(err, jetstream.ErrNoStreamResponse) {

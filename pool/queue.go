@@ -39,14 +39,37 @@ const (
 
 // Queue is a FIFO queue of T shared by every process that opens it by name
 // (Python's multiprocessing.Queue): the parent, local workers and workers on
-// other hosts, each with its own *nats.Conn. Each item is delivered to
-// exactly one getter; an item taken by a getter that dies before its Get
-// returned goes back to the queue after the queue's ack wait.
+// other hosts, each with its own *nats.Conn. Items of one producer handle
+// come out in the order they were put. No item is lost to a getter's
+// death: an item fetched by a getter that dies before its Get returned it
+// goes back to the queue after the queue's ack wait.
 //
-// It is a JetStream work-queue stream PROCPOOL_Q_<name> on the subject
-// procpool.queue.<name>, read through one durable pull consumer that all
-// getters share. A Queue value is a handle: it is safe for concurrent use,
-// and Close releases the handle, not the queue (see [Queue.Delete]).
+// It is a JetStream work-queue stream PROCPOOL_Q_<name> on the subjects
+// procpool.queue.<name> and procpool.queue.<name>.<k>, read through one
+// durable pull consumer that all getters share. A Queue value is a handle:
+// it is safe for concurrent use, and Close releases the handle, not the
+// queue (see [Queue.Delete]).
+//
+// Packing and what it means for delivery. Items an unbounded queue's handle
+// is given faster than it can publish them travel together, up to 256 in
+// one JetStream message (published on procpool.queue.<name>.<k>); that is
+// what makes a queue fast. A getter takes such a message whole and its Get
+// returns the items one by one; the message is acknowledged when Get has
+// returned its last item. Hence, exactly:
+//   - each item is returned by exactly one Get while getters live;
+//   - a getter that dies (or stops calling Get for longer than half the ack
+//     wait) holding a message it has returned j of k items from loses the
+//     message to the queue whole: all k items are delivered again, so those
+//     j items are returned twice (at least once, never lost). A getter
+//     that dies before returning any item of a message causes no duplicate;
+//   - Close hands the items not yet returned back to the queue as a new
+//     message (after the items queued meanwhile), and none of the j, so a
+//     handle that closes loses and repeats nothing.
+//
+// A bounded queue (WithMaxSize) never packs: one item per message, so each
+// item is returned by exactly one Get, dead getters included. A getter
+// that must never see an item twice uses a bounded queue or makes its
+// handling of an item idempotent.
 type Queue[T any] struct {
 	name    string
 	stream  string
@@ -56,7 +79,12 @@ type Queue[T any] struct {
 	bounded bool
 
 	pub  *publisher
+	pk   *packer // unbounded queues: puts are packed
 	pull *puller
+	cur  *cursor // the message Get is taking items from
+	// staleAfter: an opened message not touched for this long may have
+	// been redelivered to another getter; its remaining items are dropped.
+	staleAfter time.Duration
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -94,6 +122,13 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Qu
 		return nil, fmt.Errorf("pool: queue %q: %w", name, err)
 	}
 	q.js = q.pub.js
+	q.pk = newPacker(q.pub, func(n int) string {
+		if n == 1 {
+			return q.subject
+		}
+		return q.subject + "." + strconv.Itoa(n) // Len counts items by subject
+	})
+	q.cur = newCursor()
 	stream, err := q.openStream(ctx, o)
 	if err != nil {
 		return nil, err
@@ -112,7 +147,8 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Qu
 		return nil, fmt.Errorf("pool: queue %q: open consumer: %w", name, err)
 	}
 	ackWait := cons.CachedInfo().Config.AckWait
-	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, ackWait/2, true)
+	q.staleAfter = ackWait / 2
+	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, q.staleAfter, true)
 	return q, nil
 }
 
@@ -126,7 +162,7 @@ func (q *Queue[T]) openStream(ctx context.Context, o queueOptions) (jetstream.St
 	}
 	cfg := jetstream.StreamConfig{
 		Name:      q.stream,
-		Subjects:  []string{q.subject},
+		Subjects:  []string{q.subject, q.subject + ".*"},
 		Retention: jetstream.WorkQueuePolicy,
 		Storage:   jetstream.MemoryStorage,
 		Replicas:  o.replicas,
@@ -172,8 +208,12 @@ func openConsumer(ctx context.Context, js jetstream.JetStream, stream string, cf
 func (q *Queue[T]) Name() string { return q.name }
 
 // Put adds v to the end of the queue. On an unbounded queue Put returns once
-// v is sent, with up to the put window (see [WithPutWindow]) of items
-// awaiting the broker's acknowledgement; if the broker refused one of them,
+// v is handed to the handle's publisher, which packs it with the items
+// put meanwhile (see [Queue]) and sends them, with up to the put window
+// (see [WithPutWindow]) of messages awaiting the broker's
+// acknowledgement; an item Put returned for can be lost only if this
+// process dies before [Queue.Flush] or [Queue.Close]. If the broker
+// refused one of them,
 // that error is returned by a later Put, [Queue.Flush] or [Queue.Close], and
 // the item given to that call is not queued. On a bounded queue (see
 // [WithMaxSize]) Put returns once the broker stored v, waiting while the
@@ -189,7 +229,7 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	if q.bounded {
 		err = q.putBounded(ctx, data)
 	} else {
-		err = q.pub.publish(ctx, &nats.Msg{Subject: q.subject, Data: data})
+		err = q.pk.put(ctx, data)
 	}
 	if err != nil {
 		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
@@ -229,7 +269,7 @@ func isStreamFull(err error) bool {
 // Flush waits until the broker has acknowledged every item this handle put,
 // and reports a put the broker refused.
 func (q *Queue[T]) Flush(ctx context.Context) error {
-	if err := q.pub.flush(ctx); err != nil {
+	if err := q.pk.flush(ctx); err != nil {
 		return fmt.Errorf("pool: queue %q: flush: %w", q.name, err)
 	}
 	return nil
@@ -266,23 +306,98 @@ func (q *Queue[T]) GetTimeout(ctx context.Context, timeout time.Duration) (T, er
 
 func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 	var zero T
-	m, err := q.pull.next(ctx, wait)
-	if err != nil {
+	if err := q.cur.lock(ctx); err != nil {
 		return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
 	}
-	if m == nil {
-		return zero, false, nil
+	defer q.cur.unlock()
+	for {
+		if q.cur.msg != nil {
+			data, ok, err := q.takeLocked()
+			if !ok {
+				continue
+			}
+			if err != nil {
+				return zero, false, err
+			}
+			v, err := wire.Decode[T](data)
+			if err != nil {
+				// The item is gone from the queue: redelivering it would
+				// fail every getter of this type forever.
+				return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+			}
+			return v, true, nil
+		}
+		m, at, err := q.pull.next(ctx, wait)
+		if err != nil {
+			return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+		}
+		if m == nil {
+			return zero, false, nil
+		}
+		items, err := unpack(m)
+		if err != nil {
+			_ = q.nc.Publish(m.Reply, ackTerm)
+			return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+		}
+		q.cur.open(m, items, at)
 	}
-	v, err := wire.Decode[T](m.Data)
-	if err != nil {
-		// Redelivering it would fail every getter of this type forever.
-		_ = q.nc.Publish(m.Reply, ackTerm)
-		return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+}
+
+// takeLocked takes the next item of the opened message, acknowledging the
+// message with its last item. ok is false if the message went stale and
+// was dropped. q.cur is locked and holds a message.
+func (q *Queue[T]) takeLocked() (data []byte, ok bool, err error) {
+	c := q.cur
+	now := time.Now()
+	if q.staleAfter > 0 && now.Sub(c.touched) > q.staleAfter {
+		// The broker may have given it to another getter by now: what is
+		// left of it is theirs.
+		c.reset()
+		return nil, false, nil
 	}
-	if err := q.nc.Publish(m.Reply, ackAck); err != nil {
-		return zero, false, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+	data, last := c.take()
+	if last {
+		m := c.msg
+		c.reset()
+		if err := q.nc.Publish(m.Reply, ackAck); err != nil {
+			return nil, true, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+		}
+		return data, true, nil
 	}
-	return v, true, nil
+	if now.Sub(c.touched) > q.staleAfter/4 {
+		// Still at it: keep the broker from redelivering the message.
+		_ = q.nc.Publish(c.msg.Reply, ackProgress)
+		c.touched = now
+	}
+	return data, true, nil
+}
+
+// giveBackRest returns the items of the opened message not yet taken to
+// the queue, as a new message, and acknowledges the opened one; if that
+// fails it gives the whole message back. q.cur is locked.
+func (q *Queue[T]) giveBackRest(ctx context.Context) {
+	c := q.cur
+	if c.msg == nil {
+		return
+	}
+	m, rest, taken := c.msg, c.rest(), c.next
+	c.reset()
+	if taken == 0 {
+		_ = q.nc.Publish(m.Reply, ackNak)
+		return
+	}
+	if len(rest) > 0 {
+		out := &nats.Msg{Subject: q.subject, Data: rest[0]}
+		if len(rest) > 1 {
+			out = &nats.Msg{Subject: q.subject + "." + strconv.Itoa(len(rest)), Data: packItems(rest),
+				Header: nats.Header{packHeader: []string{strconv.Itoa(len(rest))}}}
+		}
+		if err := q.pub.publishSync(ctx, out); err != nil {
+			_ = q.nc.Publish(m.Reply, ackNak) // at least once rather than lost
+			return
+		}
+	}
+	_ = q.nc.Publish(m.Reply, ackAck)
 }
 
 // Len returns the number of items in the queue (Python's qsize), counting
@@ -293,14 +408,27 @@ func (q *Queue[T]) Len(ctx context.Context) (int, error) {
 	if q.closed.Load() {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, ErrClosed)
 	}
-	if err := q.pub.flush(ctx); err != nil {
+	if err := q.pk.flush(ctx); err != nil {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
 	}
 	s, err := q.js.Stream(ctx, q.stream)
 	if err != nil {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
 	}
-	return int(s.CachedInfo().State.Msgs), nil
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.subject+".*"))
+	if err != nil {
+		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+	}
+	// A packed message of k items is on subject <subject>.<k>.
+	n := int(info.State.Msgs)
+	for subj, msgs := range info.State.Subjects {
+		if k, err := strconv.Atoi(subj[len(q.subject)+1:]); err == nil && k > 1 {
+			n += (k - 1) * int(msgs)
+		}
+	}
+	// Items this handle returned from a message it has not acknowledged yet.
+	n -= int(q.cur.taken.Load())
+	return max(n, 0), nil
 }
 
 // Empty reports whether the queue holds no items (see [Queue.Len]).
@@ -317,9 +445,14 @@ func (q *Queue[T]) Close() error {
 		q.closed.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		err := q.pub.flush(ctx)
+		err := q.pk.flush(ctx)
+		q.pk.close()
+		q.pull.close() // wakes a Get waiting for a message
+		if q.cur.lock(ctx) == nil {
+			q.giveBackRest(ctx)
+			q.cur.unlock()
+		}
 		q.pub.close()
-		q.pull.close()
 		if err != nil {
 			q.closeErr = fmt.Errorf("pool: queue %q: close: %w", q.name, err)
 		}
@@ -455,6 +588,8 @@ var (
 	ackAck  = []byte("+ACK")
 	ackNak  = []byte("-NAK")
 	ackTerm = []byte("+TERM")
+	// ackProgress resets the ack wait of a message still being worked on.
+	ackProgress = []byte("+WPI")
 )
 
 // puller fetches messages from a durable pull consumer on a private inbox
@@ -595,7 +730,7 @@ func (p *puller) refillLocked(now time.Time) {
 }
 
 // popLocked returns the oldest fresh buffered message, dropping stale ones.
-func (p *puller) popLocked(now time.Time) *nats.Msg {
+func (p *puller) popLocked(now time.Time) (*nats.Msg, time.Time) {
 	for p.head < len(p.buf) {
 		it := p.buf[p.head]
 		p.buf[p.head] = pulled{}
@@ -609,22 +744,23 @@ func (p *puller) popLocked(now time.Time) *nats.Msg {
 		if p.staleAfter > 0 && now.Sub(it.at) > p.staleAfter {
 			continue // not ours any more: the broker redelivers it
 		}
-		return it.msg
+		return it.msg, it.at
 	}
-	return nil
+	return nil, time.Time{}
 }
 
-// next returns the next message. With wait false it returns a nil message
-// if none is buffered; otherwise it waits until one comes or ctx ends.
-func (p *puller) next(ctx context.Context, wait bool) (*nats.Msg, error) {
+// next returns the next message and when it arrived. With wait false it
+// returns a nil message if none is buffered; otherwise it waits until one
+// comes or ctx ends.
+func (p *puller) next(ctx context.Context, wait bool) (*nats.Msg, time.Time, error) {
 	for {
 		now := time.Now()
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
-			return nil, ErrClosed
+			return nil, time.Time{}, ErrClosed
 		}
-		m := p.popLocked(now)
+		m, at := p.popLocked(now)
 		p.refillLocked(now)
 		more := p.head < len(p.buf)
 		err := p.err
@@ -634,16 +770,16 @@ func (p *puller) next(ctx context.Context, wait bool) (*nats.Msg, error) {
 			if more {
 				p.signal() // pass the baton to another waiting caller
 			}
-			return m, nil
+			return m, at, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		if !wait {
-			return nil, nil
+			return nil, time.Time{}, nil
 		}
 		if err := p.wait(ctx, lostAt.Sub(now)); err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 	}
 }

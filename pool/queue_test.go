@@ -198,6 +198,9 @@ func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
 		if err := q.Put(ctx, s); err != nil {
 			t.Fatal(err)
 		}
+		if err := q.Flush(ctx); err != nil { // one message each: no packing
+			t.Fatal(err)
+		}
 	}
 	if v, err := doomed.Get(ctx); err != nil || v != "first" {
 		t.Fatalf("doomed Get = %q, %v", v, err)
@@ -226,6 +229,9 @@ func TestQueueCloseGivesBackPrefetched(t *testing.T) {
 	h := newTestQueue[int](t, connectTCP(t, b), "giveback", WithPrefetch(10))
 	for i := range 5 {
 		if err := q.Put(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Flush(ctx); err != nil { // one message each: no packing
 			t.Fatal(err)
 		}
 	}

@@ -1,0 +1,232 @@
+package pool
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// putPacked publishes items as one packed message, as the packer does when
+// they are put in quick succession.
+func putPacked[T any](t *testing.T, q *Queue[T], items ...T) {
+	t.Helper()
+	enc := make([][]byte, len(items))
+	for i, it := range items {
+		data, err := wire.Encode(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc[i] = data
+	}
+	if err := q.pk.publish(testCtx(t), enc); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPackUnpackRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		items [][]byte
+	}{
+		{"two", [][]byte{[]byte(`"a"`), []byte(`"b"`)}},
+		{"empty items", [][]byte{{}, {}, []byte("x")}},
+		{"big", [][]byte{make([]byte, 70000), []byte("1")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &nats.Msg{Data: packItems(tc.items), Header: nats.Header{packHeader: []string{"0"}}}
+			m.Header.Set(packHeader, strconv.Itoa(len(tc.items)))
+			got, err := unpack(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.items) {
+				t.Fatalf("%d items, want %d", len(got), len(tc.items))
+			}
+			for i := range got {
+				if !slices.Equal(got[i], tc.items[i]) {
+					t.Errorf("item %d differs", i)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, count string
+		body        []byte
+	}{
+		{"count not a number", "x", packItems([][]byte{[]byte("a")})},
+		{"count too large", "5", packItems([][]byte{[]byte("a")})},
+		{"cut short", "2", packItems([][]byte{[]byte("abc"), []byte("def")})[:6]},
+		{"trailing bytes", "1", append(packItems([][]byte{[]byte("a")}), 9)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := unpack(&nats.Msg{Data: tc.body, Header: nats.Header{packHeader: []string{tc.count}}})
+			if !errors.Is(err, errBadPack) {
+				t.Errorf("unpack = %v, want errBadPack", err)
+			}
+		})
+	}
+	// No header: the body is the one item, as for a message published by hand.
+	if got, err := unpack(&nats.Msg{Data: []byte(`"hi"`)}); err != nil || len(got) != 1 || string(got[0]) != `"hi"` {
+		t.Errorf("plain message = %q, %v", got, err)
+	}
+}
+
+// Items put in quick succession share messages; FIFO, Len and exactly one
+// delivery per item still hold.
+func TestQueuePackingFIFOAndLen(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t)
+	q := newTestQueue[int](t, connect(t, b), "packed")
+	const n = 20000
+	for i := range n {
+		if err := q.Put(ctx, i); err != nil {
+			t.Fatalf("Put(%d): %v", i, err)
+		}
+	}
+	if got, err := q.Len(ctx); err != nil || got != n {
+		t.Fatalf("Len = %d, %v; want %d", got, err, n)
+	}
+	s, err := q.js.Stream(ctx, q.stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs := s.CachedInfo().State.Msgs; msgs >= n {
+		t.Errorf("%d messages for %d items: nothing was packed", msgs, n)
+	} else {
+		t.Logf("%d items in %d messages", n, msgs)
+	}
+	for i := range n {
+		v, err := q.Get(ctx)
+		if err != nil || v != i {
+			t.Fatalf("Get #%d = %d, %v", i, v, err)
+		}
+		if i == n/2 {
+			if got, err := q.Len(ctx); err != nil || got != n-i-1 {
+				t.Errorf("Len half way = %d, %v; want %d", got, err, n-i-1)
+			}
+		}
+	}
+	if empty, err := q.Empty(ctx); err != nil || !empty {
+		t.Errorf("Empty at the end = %v, %v", empty, err)
+	}
+}
+
+// A getter that dies holding a packed message it has taken items from:
+// the whole message comes back, items already returned included (at least
+// once, never lost).
+func TestQueuePackedMessageOfVanishedGetterComesBack(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t)
+	q := newTestQueue[string](t, connect(t, b), "vanish-packed", WithQueueAckWait(300*time.Millisecond))
+	ncDoomed := connectTCP(t, b)
+	doomed := newTestQueue[string](t, ncDoomed, "vanish-packed")
+	putPacked(t, q, "a", "b", "c")
+	if v, err := doomed.Get(ctx); err != nil || v != "a" {
+		t.Fatalf("doomed Get = %q, %v", v, err)
+	}
+	ncDoomed.Close()
+	var got []string
+	for range 3 {
+		v, err := q.Get(ctx)
+		if err != nil {
+			t.Fatalf("Get after the getter vanished: %v (got %v)", err, got)
+		}
+		got = append(got, v)
+	}
+	if !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("came back: %v; want [a b c] in order", got)
+	}
+}
+
+// Close hands back the items of a half-taken packed message exactly once:
+// not the ones Get returned.
+func TestQueueCloseGivesBackRestOfPacked(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t)
+	q := newTestQueue[int](t, connect(t, b), "giveback-packed", WithQueueAckWait(time.Hour))
+	h := newTestQueue[int](t, connectTCP(t, b), "giveback-packed")
+	putPacked(t, q, 0, 1, 2, 3, 4)
+	for want := range 2 {
+		if v, err := h.Get(ctx); err != nil || v != want {
+			t.Fatalf("Get = %d, %v; want %d", v, err, want)
+		}
+	}
+	if n, err := h.Len(ctx); err != nil || n != 3 {
+		t.Errorf("Len with 2 of 5 taken = %d, %v; want 3", n, err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for range 3 {
+		v, err := q.Get(ctx)
+		if err != nil {
+			t.Fatalf("Get: %v (got %v)", err, got)
+		}
+		got = append(got, v)
+	}
+	if !slices.Equal(got, []int{2, 3, 4}) {
+		t.Errorf("given back: %v; want [2 3 4]", got)
+	}
+	if v, err := q.GetTimeout(ctx, 200*time.Millisecond); !errors.Is(err, ErrQueueEmpty) {
+		t.Errorf("after the rest: %d, %v; want ErrQueueEmpty (nothing returned twice)", v, err)
+	}
+}
+
+// A packed message whose header lies is reported, and dropped, once.
+func TestQueueMalformedPackedMessage(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t)
+	nc := connect(t, b)
+	q := newTestQueue[string](t, nc, "badpack")
+	m := &nats.Msg{Subject: q.subject + ".3", Data: packItems([][]byte{[]byte(`"x"`)}),
+		Header: nats.Header{packHeader: []string{"3"}}}
+	if _, err := q.js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Put(ctx, "good"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Get(ctx); !errors.Is(err, errBadPack) {
+		t.Fatalf("Get of a malformed message = %v, want errBadPack", err)
+	}
+	if v, err := q.Get(ctx); err != nil || v != "good" {
+		t.Fatalf("next Get = %q, %v", v, err)
+	}
+}
+
+// A pipe packs too; order holds and EOF comes after every value.
+func TestPipePackingOrderAndEOF(t *testing.T) {
+	ctx := testCtx(t)
+	b := startBroker(t)
+	a, z := newTestPipe[int](t, connect(t, b))
+	const n = 20000
+	for i := range n {
+		if err := a.Send(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		v, err := z.Recv(ctx)
+		if err != nil || v != i {
+			t.Fatalf("Recv #%d = %d, %v", i, v, err)
+		}
+		if i == 0 && !z.Poll(0) {
+			t.Error("Poll(0) false with the rest of a packed message in hand")
+		}
+	}
+	if _, err := z.Recv(ctx); err == nil || err.Error() != "EOF" {
+		t.Errorf("Recv at the end = %v, want EOF", err)
+	}
+}
