@@ -88,6 +88,22 @@ func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Du
 	}
 	say("")
 
+	// Longer work, with a progress bar when stdout is a terminal.
+	nums := make([]int, 20000)
+	for i := range nums {
+		nums[i] = i
+	}
+	popts, finish := progressOptions(out, "Map(square, 20000 items)") // progressbar.go
+	squares, err := pool.Map(ctx, p, builtin.Square, nums, append(popts, pool.WithChunksize(100))...)
+	finish()
+	if err != nil {
+		return fmt.Errorf("map squares: %w", err)
+	}
+	if squares[19999] != 19999*19999 {
+		return fmt.Errorf("map squares: item 19999 gave %d", squares[19999])
+	}
+	say("\nMap(square, 0..19999)[19999] = %d", squares[19999])
+
 	// Where tasks run: each in a worker process whose parent is the pool.
 	naps := slices.Repeat([]time.Duration{50 * time.Millisecond}, 4)
 	whos, err := pool.Map(ctx, p, builtin.Sleep, naps, pool.WithChunksize(1))

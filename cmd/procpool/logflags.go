@@ -32,10 +32,17 @@ func (l *logFlags) setup(stderr io.Writer) (*slog.Logger, error) {
 	return log, nil
 }
 
-// poolOptions hand the logger to a pool and the settings to its workers.
+// poolOptions hand the settings to a pool's workers, and at debug level
+// the logger to the pool and its embedded broker.
 func (l *logFlags) poolOptions() []pool.Option {
 	if l.log == nil {
 		return nil
 	}
-	return []pool.Option{pool.WithLogger(l.log), pool.WithWorkerLog(l.level, l.format)}
+	opts := []pool.Option{pool.WithWorkerLog(l.level, l.format)}
+	if l.level == "debug" {
+		// The pool logs through slog's default (setup made it ours); an
+		// explicit logger also gets the embedded broker's chatter.
+		opts = append(opts, pool.WithLogger(l.log))
+	}
+	return opts
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 
 	_ "github.com/procpool/procpool/internal/builtin" // the tasks the demo runs
@@ -38,7 +39,8 @@ Run 'procpool <command> -h' for a command's flags.
 `
 
 // run maps a command line to an exit code. The first SIGINT or SIGTERM
-// cancels the command's context (a graceful stop); a second exits at once.
+// cancels the command's context (a graceful stop; a command whose work
+// it cut short exits 130); a second exits 130 at once.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -49,11 +51,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	var interrupted atomic.Bool
 	go func() {
 		if _, ok := <-sigs; !ok {
 			return
 		}
 		fmt.Fprintln(stderr, "procpool: stopping (again to stop now)")
+		interrupted.Store(true)
 		cancel()
 		if _, ok := <-sigs; ok {
 			fmt.Fprintln(stderr, "procpool: stopped")
@@ -61,6 +65,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	cmd, rest := args[0], args[1:]
+	code := dispatch(ctx, cmd, rest, stdout, stderr)
+	if code == 1 && interrupted.Load() {
+		return 130 // work cut short by the signal, after a graceful stop
+	}
+	return code
+}
+
+// dispatch runs one command.
+func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
