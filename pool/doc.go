@@ -37,4 +37,33 @@
 // The same program scales out: WithBroker points the pool at a NATS
 // cluster where remote workers (cmd/procpool-worker) serve the same pool
 // name, and WithProcesses(0) leaves all the work to them.
+//
+// Beyond the pool, the rest of Python's multiprocessing:
+//
+//   - Callbacks: ApplyAsync(...).Then(onValue, onError) is
+//     apply_async(callback=, error_callback=); MapAsync is map_async. The
+//     callback runs on a goroutine of its own, never on the one that routes
+//     results, so it may block.
+//   - Process: Start(ctx, p, task, arg) spawns one fresh worker process
+//     for one call (Python's Process); PID, IsAlive, ExitCode, Terminate,
+//     Kill as in Python, and Join returns the call's result, which
+//     Python's Process cannot. It runs the OnStart initializer too.
+//   - Queue: NewQueue[T](ctx, nc, name) creates or opens a named queue on a
+//     JetStream work-queue stream, from the parent (p.Conn()) or inside a
+//     task (worker.Conn(ctx)), on any host: Put, Get, GetTimeout, Len,
+//     Empty, Delete. FIFO per producer; an item a dead getter held comes
+//     back. See Queue for how packing items into shared messages bounds
+//     what a dying getter can see twice.
+//   - Pipe: NewPipe[T](ctx, nc) returns two connected ends; hand one to a
+//     task by its Name, which opens it with OpenPipe. Send, Recv (io.EOF
+//     after the other end closed), Poll, Close; nothing sent before the
+//     reader attaches is lost.
+//
+// For example:
+//
+//	pr, err := pool.Start(ctx, p, upper, "bob")
+//	v, err := pr.Join(ctx) // "BOB"; pr.ExitCode() == 0
+//	pool.ApplyAsync(ctx, p, upper, "kel").Then(func(s string) { fmt.Println(s) }, nil)
+//
+// examples/ holds the five Python programs that motivated procpool, ported.
 package pool

@@ -23,4 +23,21 @@
 // back the tasks of a packed message that it has not started once it has
 // been busy for a few milliseconds, so no task waits behind a long one
 // while another worker is idle. See docs/protocol.md.
+//
+// OnStart sets an initializer (Python's Pool(initializer=...)) that every
+// worker process runs once, before its first task; set it at package
+// level, like Register. If it fails or panics the worker takes no task and
+// exits with ExitInitFailed, and pool.New returns "worker initializer
+// failed" with its message instead of hiding it:
+//
+//	func init() {
+//		worker.OnStart(func(ctx context.Context) error { return openDB() })
+//	}
+//
+// A process made by pool.Start is a worker too, for one call: Main runs
+// the initializer, then the call, with Current and Conn as in a pool
+// worker, hands the result to the parent and exits (0 after success, 1
+// after an error, as Python's Process). Inside any task, Conn(ctx) opens
+// the queues and pipes the parent named: pool.NewQueue[T](ctx,
+// worker.Conn(ctx), name), pool.OpenPipe[T](ctx, worker.Conn(ctx), name).
 package worker
