@@ -16,7 +16,7 @@ type AsyncResult[R any] struct {
 	state atomic.Int32 // 0 pending, 1 set
 	val   R
 	err   error
-	stop  func() bool // detaches the ctx watcher
+	stop  atomic.Pointer[func() bool] // detaches the ctx watcher
 }
 
 func (a *AsyncResult[R]) set(v R, err error) {
@@ -25,8 +25,8 @@ func (a *AsyncResult[R]) set(v R, err error) {
 	}
 	a.val, a.err = v, err
 	close(a.done)
-	if a.stop != nil {
-		a.stop()
+	if stop := a.stop.Load(); stop != nil {
+		(*stop)()
 	}
 }
 
@@ -118,11 +118,15 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 		}
 		a.set(v, err)
 	})
-	a.stop = context.AfterFunc(ctx, func() {
+	stop := context.AfterFunc(ctx, func() {
 		if p.d.forget(seq) {
 			a.set(zero, ctx.Err())
 		}
 	})
+	a.stop.Store(&stop)
+	if a.Ready() { // completed before the watcher was stored: detach it now
+		stop()
+	}
 	sub := submission{name: name, task: wire.Task{Seq: seq, Items: [][]byte{payload}}, size: len(payload) + 16}
 	if err := p.d.enqueue(ctx, sub); err != nil {
 		if p.d.forget(seq) {
