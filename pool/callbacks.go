@@ -54,4 +54,3 @@ func MapAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items
 	}()
 	return a
 }
-

@@ -61,6 +61,9 @@ type Config struct {
 
 	status io.Writer // the supervisor's status pipe, set by Main
 	ppid   int       // the supervisor's pid, set by Main: exit if it changes
+	// exitOnDisconnect: give up after a few seconds of reconnecting (the
+	// broker was the parent's, embedded); set by Main.
+	exitOnDisconnect bool
 }
 
 // ExitHardTimeout is the exit code of a worker process that gave up on a

@@ -58,6 +58,7 @@ func runChild() int {
 		URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
 		Pool: cfg.Pool, ID: cfg.ID, MaxTasksPerChild: cfg.MaxTasksPerChild,
 		AckWait: cfg.AckWait, Logger: log, status: status, ppid: os.Getppid(),
+		exitOnDisconnect: cfg.ExitOnDisconnect,
 	})
 	switch {
 	case err == nil:

@@ -31,7 +31,10 @@ type ChildConfig struct {
 	MaxTasksPerChild int           `json:"max_tasks,omitempty"`
 	AckWait          time.Duration `json:"ack_wait,omitempty"`
 	LogLevel         string        `json:"log_level,omitempty"`
-	LogFormat        string        `json:"log_format,omitempty"` // "text" (default) or "json"
+	// ExitOnDisconnect: the broker lives in the parent (an embedded one),
+	// so a connection lost for good means the parent is gone: exit.
+	ExitOnDisconnect bool   `json:"exit_on_disconnect,omitempty"`
+	LogFormat        string `json:"log_format,omitempty"` // "text" (default) or "json"
 	// Once, when set, makes the child a one-shot process (pool.Start):
 	// it runs this one call, writes its result on the status pipe, and
 	// exits, instead of serving the pool's task stream.
