@@ -22,6 +22,9 @@ const (
 	maxTasksPerMsg  = 256
 	msgHeadroom     = 4 << 10 // headers and envelope overhead under max payload
 	submitQueueSize = 4096
+	// publishAckTimeout is how long a task message may wait for
+	// JetStream's confirmation before it is published again.
+	publishAckTimeout = 10 * time.Second
 )
 
 // completion receives a task's result. It runs on the result router's
@@ -88,6 +91,9 @@ func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, 
 	d.inbox = nc.NewInbox() // under the connection's inbox prefix, which permissions may require
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(4096),
+		// A publish lost with a dropped connection gets no ack: time it
+		// out so that publishFailed sends it again (same message id).
+		jetstream.WithPublishAsyncTimeout(publishAckTimeout),
 		jetstream.WithPublishAsyncErrHandler(d.publishFailed))
 	if err != nil {
 		return nil, err
@@ -190,6 +196,10 @@ func (d *dispatcher) failAll(err error) {
 // route is the result subscription's handler: it hands each result to its
 // waiter, once; later copies of a result (after a redelivery) are dropped.
 func (d *dispatcher) route(m *nats.Msg) {
+	if m.Reply != "" {
+		// The receipt lets the worker ack the task (worker/confirm.go).
+		defer func() { _ = d.nc.Publish(m.Reply, nil) }()
+	}
 	rm, err := wire.DecodeResultMsg(m.Data)
 	if err != nil {
 		return // not from a worker of ours; nothing to deliver

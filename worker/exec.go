@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/internal/wire"
 )
@@ -72,7 +73,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 		// Every earlier delivery ended with its worker gone or hung.
 		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeWorkerLost, Message: fmt.Sprintf(
 			"task %s: worker lost on each of %d attempts", j.name, maxAttempts)})
-		rt.term(m)
+		rt.confirms.settle(j, "+TERM")
 		return
 	}
 	if meta.Delivered > 1 && len(tm.Tasks) > 1 {
@@ -87,7 +88,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	if h == nil {
 		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeUnknownTask, Message: fmt.Sprintf(
 			"unknown task %q: not registered in worker %s (serves %v)", j.name, rt.cfg.ID, rt.cfg.Registry.Names())})
-		rt.ack(m)
+		rt.confirms.settle(j, "+ACK")
 		return
 	}
 	rt.run(ctx, j, h)
@@ -147,7 +148,8 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 	rt.flush(j)
 	j.finished = true
 	j.mu.Unlock()
-	rt.ack(j.msg)
+	// Ack once the caller has receipted the results (confirm.go).
+	rt.confirms.settle(j, "+ACK")
 	rt.obs.finished(time.Since(j.start), j.delivery) // observe.go
 	rt.mu.Lock()
 	rt.current = nil
@@ -248,7 +250,7 @@ func (rt *runtime) flush(j *job) {
 	}
 	body := wire.ResultMsgHeader(make([]byte, 0, 64+len(j.out)), rt.cfg.ID, rt.pid, rt.host, j.nout)
 	body = append(body, j.out...)
-	if err := rt.nc.Publish(j.reply, body); err != nil {
+	if err := rt.confirms.publish(j, body); err != nil { // confirm.go
 		rt.log.Warn("sending results", "to", j.reply, "err", err)
 	}
 	j.out, j.nout, j.lastFlush = j.out[:0], 0, time.Now()
@@ -348,11 +350,31 @@ func (rt *runtime) requeue(j *job, tasks []wire.Task, tag string, per int) error
 		}
 		m.Header.Set(wire.HdrDeaths, strconv.Itoa(deaths))
 		m.Header.Set(wire.HdrMsgID, j.msgID+"."+tag+"."+strconv.Itoa(start))
-		if _, err := rt.js.PublishMsg(ctx, m); err != nil {
+		if err := publishRetry(ctx, rt.js, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// publishRetry publishes m to JetStream until it is stored or ctx ends,
+// each try bounded by 2s: a try whose request or reply was lost with a
+// dropped connection is repeated, and the message id keeps the repeat
+// from being queued twice.
+func publishRetry(ctx context.Context, js jetstream.JetStream, m *nats.Msg) error {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.PublishMsg(tctx, m)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // hardTimeout runs when a task has ignored its cancelled context for the

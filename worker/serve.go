@@ -42,6 +42,8 @@ type runtime struct {
 	cancelled cancelSet
 	statusMu  sync.Mutex
 
+	confirms *confirmer // results awaiting the caller's receipt (confirm.go)
+
 	obs *observe // self-measurements and the operator's drain request (micro.go)
 }
 
@@ -115,6 +117,10 @@ func Serve(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("worker: subscribe: %w", err)
 	}
 	defer cancelSub.Unsubscribe()
+	if rt.confirms, err = newConfirmer(rt); err != nil {
+		return fmt.Errorf("worker: subscribe: %w", err)
+	}
+	defer rt.confirms.close(2 * time.Second)
 	// Discovery and control: nats micro ls|info|stats procpool.
 	svc, err := rt.addService()
 	if err != nil {
@@ -264,6 +270,7 @@ func (rt *runtime) beatLoop(ctx context.Context) {
 		if j != nil && time.Since(j.start) >= interval/2 {
 			_ = rt.nc.Publish(j.msg.Reply, []byte("+WPI"))
 		}
+		rt.confirms.sweep()
 		if time.Since(lastBeat) >= beatEvery {
 			lastBeat = time.Now()
 			rt.publishBeat(j, beatEvery)

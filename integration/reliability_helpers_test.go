@@ -1,0 +1,259 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/pool"
+)
+
+// Helpers of the reliability tests (rows 8-13, 18-20): an external broker
+// whose credentials the test knows, worker processes whose stderr it
+// reads, and a TCP proxy it can cut.
+
+// startBroker starts an in-process broker with cfg; it stops at cleanup.
+func startBroker(tb testing.TB, cfg broker.Config) *broker.Server {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := broker.Start(ctx, cfg)
+	if err != nil {
+		tb.Fatalf("broker.Start: %v", err)
+	}
+	tb.Cleanup(b.Shutdown)
+	return b
+}
+
+// poolName is a pool name unique to the test.
+func poolName(tb testing.TB) string {
+	r := strings.NewReplacer("/", "_", " ", "_")
+	name := r.Replace(tb.Name())
+	if len(name) > 50 {
+		name = name[len(name)-50:]
+	}
+	return strings.Trim(name, "_-")
+}
+
+// externalPool starts a pool on broker url with the given credentials.
+func externalPool(tb testing.TB, url, user, password string, opts ...pool.Option) *pool.Pool {
+	tb.Helper()
+	all := []pool.Option{pool.WithBroker(url), pool.WithCredentials(user, password), pool.WithName(poolName(tb))}
+	return newPool(tb, append(all, opts...)...)
+}
+
+// workerProc is a worker process the test started itself (not a pool's
+// child), so that it can choose its URL and read its stderr.
+type workerProc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	exited chan struct{}
+}
+
+// startWorkerProc starts this test binary as a worker of the named pool on
+// url, the way a pool's supervisor does (config over stdin, status pipe on
+// fd 3), and waits until it is ready. It is killed at cleanup.
+func startWorkerProc(tb testing.TB, url, user, password, poolName string) *workerProc {
+	tb.Helper()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer statusW.Close()
+	cfg, _ := json.Marshal(spawn.ChildConfig{URL: url, User: user, Password: password, Pool: poolName,
+		ID: fmt.Sprintf("%s-w%d", poolName, time.Now().UnixNano()%1e6)})
+	w := &workerProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	w.cmd = exec.Command(os.Args[0])
+	w.cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
+	w.cmd.Stdin = bytes.NewReader(cfg)
+	w.cmd.Stderr = io.MultiWriter(w.stderr, os.Stderr)
+	w.cmd.ExtraFiles = []*os.File{statusW}
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := w.cmd.Start(); err != nil {
+		statusR.Close()
+		tb.Fatal(err)
+	}
+	go func() { _ = w.cmd.Wait(); close(w.exited) }()
+	tb.Cleanup(func() { w.kill() })
+	ready := make(chan struct{})
+	go func() {
+		defer statusR.Close()
+		sc := spawn.NewStatusScanner(statusR)
+		once := sync.Once{}
+		for sc.Scan() {
+			if kind, _ := spawn.ParseStatus(sc.Text()); kind == spawn.StatusReady {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-w.exited:
+		tb.Fatalf("worker process exited before it was ready: %s", w.stderr.String())
+	case <-time.After(20 * time.Second):
+		tb.Fatalf("worker process not ready after 20s: %s", w.stderr.String())
+	}
+	return w
+}
+
+func (w *workerProc) pid() int { return w.cmd.Process.Pid }
+
+func (w *workerProc) alive() bool {
+	select {
+	case <-w.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+func (w *workerProc) kill() {
+	_ = syscall.Kill(-w.pid(), syscall.SIGKILL)
+	<-w.exited
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lines returns the lines that contain every one of words.
+func (s *syncBuffer) lines(words ...string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s.String()))
+next:
+	for sc.Scan() {
+		for _, w := range words {
+			if !strings.Contains(sc.Text(), w) {
+				continue next
+			}
+		}
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+// proxy forwards loopback TCP connections to a target; Cut drops every
+// connection and refuses new ones until Restore.
+type proxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func newProxy(tb testing.TB, target string) *proxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.wg.Go(p.accept)
+	tb.Cleanup(p.close)
+	return p
+}
+
+// URL is a nats:// URL of the proxy.
+func (p *proxy) URL() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *proxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			_, _ = io.Copy(dst, src)
+			dst.Close()
+			src.Close()
+		}
+		p.wg.Go(func() { pipe(up, c) })
+		p.wg.Go(func() { pipe(c, up) })
+	}
+}
+
+// Cut drops every connection through the proxy and refuses new ones.
+func (p *proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// Restore lets connections through again.
+func (p *proxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
+func (p *proxy) close() {
+	p.ln.Close()
+	p.Cut()
+	p.wg.Wait()
+}
+
+// connectAs dials url with the given options; it returns the error of a
+// refused connection.
+func connectAs(url string, opts ...nats.Option) error {
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Timeout(3 * time.Second), nats.MaxReconnects(0)}, opts...)...)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := nc.Flush(); err != nil {
+		return err
+	}
+	return nil
+}
+
+var errNotRefused = errors.New("connection accepted")
