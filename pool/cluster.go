@@ -12,23 +12,24 @@ import (
 )
 
 // clusterReplicas is the task stream's replica count when WithReplicas is
-// not given: 3 on a cluster of 3 or more nodes (those the connection was
-// given and those the server announced), else 1.
-func clusterReplicas(nc *nats.Conn) int {
-	if nc.ConnectedClusterName() != "" && len(nc.Servers()) >= 3 {
-		return 3
-	}
-	return 1
-}
+// not given: 3 on a cluster of 3 or more nodes, as workers that create the
+// stream first would make it (wire.DefaultReplicas).
+func clusterReplicas(nc *nats.Conn) int { return wire.DefaultReplicas(nc) }
 
 // ensureStream creates or updates the pool's stream and consumer, retrying
 // while the JetStream cluster is not ready for it (a new cluster still
 // electing its meta leader or hearing from its peers, a leader lost with a
-// node), until ctx ends.
+// node), until ctx ends. Each attempt has its own short deadline: a
+// request sent while there is no meta leader gets no answer at all.
 func ensureStream(ctx context.Context, js jetstream.JetStream, subj wire.Subjects, o wire.StreamOptions) error {
 	for {
-		_, err := wire.EnsureStream(ctx, js, subj, o)
-		if err == nil || !clusterNotReady(err) {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := wire.EnsureStream(actx, js, subj, o)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if !clusterNotReady(err) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		select {

@@ -12,13 +12,24 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// check is --check: connect with the worker's credentials and ask
-// JetStream for the account's info, which a clustered JetStream answers
-// only once it has a meta leader. It exits 0 when that works, else 1.
+// check is --check: it exits 0 when probe succeeds, else 1.
 func check(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	opts := []nats.Option{nats.Name("procpool-worker check"), nats.Timeout(3 * time.Second)}
+	where, err := probe(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "procpool-worker: check %s: %v\n", redact(o.cfg.URL), err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "ok:", where)
+	return 0
+}
+
+// probe connects with the worker's credentials and asks JetStream for the
+// account's info, which a clustered JetStream answers only once it has a
+// meta leader. It says where it got the answer.
+func probe(ctx context.Context, o options) (string, error) {
+	opts := []nats.Option{nats.Name("procpool-worker probe"), nats.Timeout(3 * time.Second)}
 	if o.cfg.User != "" {
 		opts = append(opts, nats.UserInfo(o.cfg.User, o.cfg.Password))
 	}
@@ -27,8 +38,7 @@ func check(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	}
 	nc, err := nats.Connect(o.cfg.URL, opts...)
 	if err != nil {
-		fmt.Fprintf(stderr, "procpool-worker: check %s: %v\n", redact(o.cfg.URL), err)
-		return 1
+		return "", err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -36,11 +46,9 @@ func check(ctx context.Context, o options, stdout, stderr io.Writer) int {
 		_, err = js.AccountInfo(ctx)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "procpool-worker: check %s: JetStream: %v\n", nc.ConnectedUrlRedacted(), err)
-		return 1
+		return "", fmt.Errorf("JetStream on %s: %w", nc.ConnectedUrlRedacted(), err)
 	}
-	fmt.Fprintf(stdout, "ok: %s (server %s, cluster %q)\n", nc.ConnectedUrlRedacted(), nc.ConnectedServerName(), nc.ConnectedClusterName())
-	return 0
+	return fmt.Sprintf("%s (server %s, cluster %q)", nc.ConnectedUrlRedacted(), nc.ConnectedServerName(), nc.ConnectedClusterName()), nil
 }
 
 // redact drops credentials from each URL of a comma-separated list.

@@ -144,9 +144,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, o options, log *slog.Logger) int {
 	giveUp := time.Now().Add(o.wait)
 	backoff := 250 * time.Millisecond
+	log.Info("procpool-worker starting", "pool", o.cfg.Pool, "url", redact(o.cfg.URL), "processes", o.processes, "version", version())
 	for {
-		log.Info("procpool-worker starting", "pool", o.cfg.Pool, "url", redact(o.cfg.URL), "processes", o.processes, "version", version())
-		err := worker.Run(ctx, o.cfg, o.processes)
+		// Wait for the broker with short probes: a worker process asking a
+		// cluster with no JetStream leader yet would wait long for nothing.
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		where, err := probe(pctx, o)
+		cancel()
+		if err == nil {
+			log.Debug("broker ready", "at", where)
+			err = worker.Run(ctx, o.cfg, o.processes)
+		}
 		switch {
 		case err == nil:
 			log.Info("procpool-worker stopped")

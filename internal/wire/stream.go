@@ -65,11 +65,12 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, s Subjects, o S
 }
 
 // LookupOrEnsure returns the pool's consumer, creating the stream and the
-// consumer with default settings if no caller has yet.
+// consumer with default settings (R3 on a cluster, see DefaultReplicas) if
+// no caller has yet.
 func LookupOrEnsure(ctx context.Context, js jetstream.JetStream, s Subjects) error {
 	_, err := js.Consumer(ctx, s.Stream(), ConsumerName)
 	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-		_, err = EnsureStream(ctx, js, s, StreamOptions{})
+		_, err = EnsureStream(ctx, js, s, StreamOptions{Replicas: DefaultReplicas(js.Conn())})
 	}
 	return err
 }
