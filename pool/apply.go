@@ -120,7 +120,7 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 	})
 	stop := context.AfterFunc(ctx, func() {
 		if p.d.forget(seq) {
-			a.set(zero, ctx.Err())
+			a.set(zero, p.waitErr(ctx.Err()))
 		}
 	})
 	a.stop.Store(&stop)
@@ -143,7 +143,20 @@ func Apply[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg A) (
 	if ctx == nil {
 		return a.Get(0)
 	}
-	return a.Wait(ctx)
+	v, err := a.Wait(ctx)
+	if err != nil && err == ctx.Err() {
+		err = p.waitErr(err)
+	}
+	return v, err
+}
+
+// waitErr explains a call's context error when no worker is live: its
+// tasks stay queued until one joins (docs/reliability.md, row 10).
+func (p *Pool) waitErr(err error) error {
+	if err == nil || p == nil || len(p.Workers()) > 0 {
+		return err
+	}
+	return fmt.Errorf("pool: no live worker in pool %q (no local worker process, no remote worker has joined): %w", p.Name(), err)
 }
 
 // fits checks that a payload of n bytes can travel in one task message.

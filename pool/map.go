@@ -105,6 +105,13 @@ func (m *mapCall) submit(ctx context.Context, index, first int, payloads [][]byt
 		}
 		size += len(pl) + 4
 	}
+	if limit := m.p.d.maxPayload - msgHeadroom; size > limit {
+		// Every item fits, the chunk does not: say so rather than let the
+		// publish fail later with a less useful error.
+		<-m.slots
+		return fmt.Errorf("%w: chunk %d of %s (%d items) is %d bytes; the broker's limit is %d: use a smaller WithChunksize",
+			ErrTooLarge, index, m.name, len(payloads), size, limit)
+	}
 	var seq uint64
 	seq = m.p.d.add(m.call, func(r *wire.Result, src *source) {
 		out := chunkOutcome{index: index, first: first, n: len(payloads), items: r.Items}
@@ -135,6 +142,14 @@ func (m *mapCall) submit(ctx context.Context, index, first int, payloads [][]byt
 		<-m.slots
 	}
 	return err
+}
+
+// wake makes wait return, so the caller looks at what changed.
+func (m *mapCall) wake() {
+	select {
+	case m.notify <- struct{}{}:
+	default:
+	}
 }
 
 // take removes and returns the outcomes that have arrived.
@@ -246,6 +261,7 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 			}
 			if err != nil {
 				feedErr <- err
+				m.wake() // the loop may be waiting for an outcome that will never come
 				return
 			}
 		}
@@ -281,7 +297,7 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 			if p.closed.Load() {
 				return nil, ErrClosed
 			}
-			return nil, err
+			return nil, p.waitErr(err)
 		}
 	}
 	return out, nil
@@ -435,7 +451,7 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 				if p.closed.Load() {
 					err = ErrClosed
 				}
-				yield(zero, err)
+				yield(zero, p.waitErr(err))
 				return
 			}
 		}
