@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -255,5 +254,3 @@ func connectAs(url string, opts ...nats.Option) error {
 	}
 	return nil
 }
-
-var errNotRefused = errors.New("connection accepted")
