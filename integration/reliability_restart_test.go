@@ -1,0 +1,182 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/pool"
+)
+
+// Row 11: the broker process is SIGKILLed with tasks queued and restarted
+// on the same file store and port.
+
+// brokerEnv makes the test binary a broker process: "<port> <store dir>
+// <config file>"; the user and password come in brokerUserEnv and
+// brokerPassEnv. It prints "ready" and serves until SIGTERM or SIGKILL.
+const (
+	brokerEnv     = "PROCPOOL_TEST_BROKER"
+	brokerUserEnv = "PROCPOOL_TEST_BROKER_USER"
+	brokerPassEnv = "PROCPOOL_TEST_BROKER_PASS"
+)
+
+func init() {
+	if v := os.Getenv(brokerEnv); v != "" && os.Getenv(spawn.EnvMarker) == "" {
+		os.Exit(brokerMain(v))
+	}
+}
+
+func brokerMain(arg string) int {
+	f := strings.Fields(arg)
+	if len(f) != 3 {
+		fmt.Println("error: want port, store dir and config file")
+		return 2
+	}
+	port, _ := strconv.Atoi(f[0])
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	b, err := broker.Start(ctx, broker.Config{Port: port, StoreDir: f[1], ConfigFile: f[2],
+		User: os.Getenv(brokerUserEnv), Password: os.Getenv(brokerPassEnv)})
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	defer b.Shutdown()
+	fmt.Println("ready", b.ClientURL())
+	<-ctx.Done()
+	return 0
+}
+
+// brokerProc is a broker in a process of its own.
+type brokerProc struct {
+	cmd    *exec.Cmd
+	url    string
+	exited chan struct{}
+}
+
+func startBrokerProc(t *testing.T, port int, store, config, user, pass string) *brokerProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %s %s", brokerEnv, port, store, config),
+		brokerUserEnv+"="+user, brokerPassEnv+"="+pass)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	bp := &brokerProc{cmd: cmd, exited: make(chan struct{})}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		for sc.Scan() {
+		}
+		_ = cmd.Wait()
+		close(bp.exited)
+	}()
+	t.Cleanup(bp.kill)
+	select {
+	case l := <-line:
+		f := strings.Fields(l)
+		if len(f) != 2 || f[0] != "ready" {
+			t.Fatalf("broker process said %q", l)
+		}
+		bp.url = f[1]
+	case <-time.After(20 * time.Second):
+		t.Fatal("broker process not ready after 20s")
+	}
+	return bp
+}
+
+func (b *brokerProc) kill() {
+	_ = b.cmd.Process.Signal(syscall.SIGKILL)
+	<-b.exited
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestRow11BrokerRestartFileStore(t *testing.T) {
+	store := t.TempDir()
+	// Durability settings under test: fsync every write (see docs/reliability.md).
+	config := filepath.Join(t.TempDir(), "broker.conf")
+	if err := os.WriteFile(config, []byte("jetstream {\n  sync_interval: always\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const user, pass = "row11", "row11-password-0123456789abcdef"
+	port := freePort(t)
+	b := startBrokerProc(t, port, store, config, user, pass)
+	p := externalPool(t, b.url, user, pass, pool.WithFileStore(""), pool.WithProcesses(2), pool.WithMaxAttempts(3))
+
+	log := newExecLog(t)
+	ctx := testCtx(t, 120*time.Second)
+	const n = 40
+	rs := make([]*pool.AsyncResult[outcome], n)
+	for i := range rs {
+		rs[i] = pool.ApplyAsync(ctx, p, sleepy, probe{N: i, Log: log.path, Wait: 100 * time.Millisecond})
+	}
+	// Tasks are accepted (some already ran: the stream has them all).
+	waitFor(t, 30*time.Second, "some tasks to run", func() bool { return len(log.read(t)) >= 4 })
+	b.kill()
+	killedAfter := len(log.executions(t))
+	t.Logf("broker SIGKILLed after %d of %d tasks started", killedAfter, n)
+	b = startBrokerProc(t, port, store, config, user, pass)
+	restarted := time.Now()
+
+	for i, r := range rs {
+		got, err := r.Wait(ctx)
+		if err != nil {
+			t.Fatalf("task %d after the restart: %v (pending %d)", i, err, p.Stats().Pending)
+		}
+		if got.N != 2*i {
+			t.Fatalf("task %d: %+v", i, got)
+		}
+	}
+	t.Logf("all %d tasks answered %s after the restart; duplicate results dropped: %d",
+		n, time.Since(restarted), p.Stats().DuplicateResult)
+	// I1/I3: every task ran, none more than MaxAttempts times. (A task
+	// running while the broker died may run again: at least once.)
+	execs := log.executions(t)
+	if len(execs) != n {
+		t.Fatalf("%d tasks executed, want %d", len(execs), n)
+	}
+	again := 0
+	for id, e := range execs {
+		if len(e) > 3 {
+			t.Fatalf("task %s ran %d times", id, len(e))
+		}
+		again += len(e) - 1
+	}
+	t.Logf("re-executions: %d", again)
+	if st := p.Stats(); st.Pending != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+	// The pool goes on working on the restarted broker.
+	checkRecovered(t, p, 2)
+}
