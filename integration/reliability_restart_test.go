@@ -146,7 +146,7 @@ func TestRow11BrokerRestartFileStore(t *testing.T) {
 	b.kill()
 	killedAfter := len(log.executions(t))
 	t.Logf("broker SIGKILLed after %d of %d tasks started", killedAfter, n)
-	b = startBrokerProc(t, port, store, config, user, pass)
+	startBrokerProc(t, port, store, config, user, pass) // same port, same store
 	restarted := time.Now()
 
 	for i, r := range rs {
