@@ -1,0 +1,329 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testcerts"
+	"github.com/procpool/procpool/pool"
+)
+
+// A 3-node cluster of separate `procpool broker` processes on loopback,
+// TLS on client and route connections, users with the recommended
+// per-subject permissions (from a nats-server config file), workers
+// (procpool-worker processes, user "worker") on nodes 1 and 2, the caller
+// (user "caller") on node 3. Rows 17 and 21 of RELIABILITY.md.
+
+const (
+	clusterPool    = "cluster"
+	adminPassword  = "admin-pw"
+	callerPassword = "caller-pw"
+	workerPassword = "worker-pw"
+)
+
+type testCluster struct {
+	bin   builtBinaries
+	nodes []*osProc
+	urls  []string // client URLs (tls://127.0.0.1:port), by node
+	names []string
+}
+
+// authConfig is a nats-server config file's authorization block: an
+// administrator, a caller and a worker user with the recommended
+// permissions; the inbox prefixes are _INBOX.<user>, as procpool sets them.
+func authConfig(t *testing.T) string {
+	t.Helper()
+	callerPerms, err := broker.CallerPermissions(clusterPool, "_INBOX.caller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerPerms, err := broker.WorkerPermissions(clusterPool, "_INBOX.worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	perms := func(p broker.Permissions) string {
+		m := map[string]any{
+			"publish":   map[string]any{"allow": p.Publish.Allow, "deny": p.Publish.Deny},
+			"subscribe": map[string]any{"allow": p.Subscribe.Allow},
+		}
+		if p.AllowResponses {
+			m["allow_responses"] = map[string]any{"max": 1}
+		}
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // ">" stays ">": the config syntax has no \u escapes
+		_ = enc.Encode(m)
+		return strings.TrimSpace(b.String())
+	}
+	return fmt.Sprintf(`authorization {
+  users = [
+    {user: "admin", password: %q}
+    {user: "caller", password: %q, permissions: %s}
+    {user: "worker", password: %q, permissions: %s}
+  ]
+}
+`, adminPassword, callerPassword, perms(callerPerms), workerPassword, perms(workerPerms))
+}
+
+// startCluster starts three broker processes and waits until JetStream
+// answers on every one of them.
+func startCluster(t *testing.T) *testCluster {
+	t.Helper()
+	c := &testCluster{bin: buildBinaries(t)}
+	dir := t.TempDir()
+	certs, err := testcerts.Generate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The callers and workers trust the test CA the Go way (crypto/x509
+	// reads SSL_CERT_FILE once per process: one CA per test binary run).
+	t.Setenv("SSL_CERT_FILE", certs.CA)
+	conf := filepath.Join(dir, "auth.conf")
+	if err := os.WriteFile(conf, []byte(authConfig(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	routePorts := freePorts(t, 3)
+	var routes []string
+	for _, p := range routePorts {
+		routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(p))
+	}
+	for i := range 3 {
+		name := "n" + strconv.Itoa(i+1)
+		node := startProc(t, "broker "+name, nil, c.bin.procpool, "broker",
+			"--config", conf, "--name", name, "--listen", "127.0.0.1:0",
+			"--store", filepath.Join(dir, name),
+			"--cluster", "127.0.0.1:"+strconv.Itoa(routePorts[i]), "--routes", strings.Join(routes, ","),
+			"--tls-cert", certs.ServerCert, "--tls-key", certs.ServerKey,
+			"--cluster-tls-cert", certs.ServerCert, "--cluster-tls-key", certs.ServerKey, "--cluster-tls-ca", certs.CA)
+		c.nodes = append(c.nodes, node)
+		c.names = append(c.names, name)
+	}
+	for _, node := range c.nodes {
+		u := node.waitOutput(t, readyURL, 30*time.Second)
+		c.urls = append(c.urls, strings.Replace(u, "nats://", "tls://", 1))
+	}
+	for i := range c.nodes {
+		waitFor(t, 60*time.Second, "JetStream on "+c.names[i], func() bool { return c.jetStreamOK(i) })
+	}
+	return c
+}
+
+// admin connects to node i as the unrestricted administrator.
+func (c *testCluster) admin(t *testing.T, i int) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(c.urls[i], nats.UserInfo("admin", adminPassword))
+	if err != nil {
+		t.Fatalf("admin connection to %s: %v", c.names[i], err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func (c *testCluster) jetStreamOK(i int) bool {
+	nc, err := nats.Connect(c.urls[i], nats.UserInfo("admin", adminPassword), nats.Timeout(2*time.Second))
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = js.AccountInfo(ctx)
+	return err == nil
+}
+
+// worker starts a procpool-worker on node i as the restricted worker user.
+func (c *testCluster) worker(t *testing.T, name string, i, processes int) *osProc {
+	return startWorkerBinary(t, c.bin, name, processes,
+		"PROCPOOL_URL="+c.urls[i], "PROCPOOL_POOL="+clusterPool,
+		"PROCPOOL_USER=worker", "PROCPOOL_PASSWORD="+workerPassword)
+}
+
+// streamInfo reads the task stream's state through node i.
+func (c *testCluster) streamInfo(t *testing.T, i int) *jetstream.StreamInfo {
+	t.Helper()
+	js, _ := jetstream.New(c.admin(t, i))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, "PROCPOOL_"+clusterPool)
+	if err != nil {
+		t.Fatalf("task stream via %s: %v", c.names[i], err)
+	}
+	return s.CachedInfo()
+}
+
+func TestClusterTLSPermissions(t *testing.T) {
+	c := startCluster(t)
+	// The caller creates the task stream: the worker credential may not
+	// (no STREAM.UPDATE, which creating-or-updating starts with), so
+	// restricted workers wait for a caller (procpool-worker --wait).
+	p := remotePool(t, pool.WithBroker(c.urls[2]), pool.WithCredentials("caller", callerPassword),
+		pool.WithName(clusterPool), pool.WithProcesses(0))
+	c.worker(t, "worker-n1", 0, 1)
+	c.worker(t, "worker-n2", 1, 1)
+	waitFor(t, 20*time.Second, "two remote workers", func() bool { return len(p.Workers()) >= 2 })
+	if got := p.Conn().ConnectedUrl(); !strings.HasPrefix(got, "tls://") || !p.Conn().TLSRequired() {
+		t.Fatalf("the caller's connection %s is not TLS", got)
+	}
+	if si := c.streamInfo(t, 2); si.Config.Replicas != 3 {
+		t.Fatalf("task stream has %d replicas on a 3-node cluster, want 3 (the default)", si.Config.Replicas)
+	}
+
+	// Row 17: a node SIGKILLed under load; no accepted task lost.
+	t.Run("NodeKilledMidMap", func(t *testing.T) {
+		si := c.streamInfo(t, 2)
+		victim := slices.Index(c.names, si.Cluster.Leader)
+		if victim < 0 {
+			t.Fatalf("stream leader %q is not a node", si.Cluster.Leader)
+		}
+		const n = 3000
+		items := make([]int, n)
+		want := map[int]int{}
+		for i := range items {
+			items[i] = 20000 + i%50
+			if _, ok := want[items[i]]; !ok {
+				want[items[i]] = builtin.CountPrimes(items[i])
+			}
+		}
+		ctx := testCtx(t, 3*time.Minute)
+		got := 0
+		var killedAt time.Time
+		for v, err := range pool.IMap(ctx, p, builtin.Primes, slices.Values(items), pool.WithChunksize(10)) {
+			if err != nil {
+				t.Fatalf("result %d: %v", got, err)
+			}
+			if v != want[items[got]] {
+				t.Fatalf("primes(%d) = %d, want %d", items[got], v, want[items[got]])
+			}
+			got++
+			if got == n/3 {
+				c.nodes[victim].killAll()
+				killedAt = time.Now()
+				t.Logf("SIGKILLed %s, the stream leader, after %d of %d results", c.names[victim], got, n)
+			}
+		}
+		if got != n {
+			t.Fatalf("%d results, want %d", got, n)
+		}
+		t.Logf("all %d results right, %s after the kill; stats %+v", n, time.Since(killedAt).Round(time.Millisecond), p.Stats())
+		alive := (victim + 1) % 3
+		if si := c.streamInfo(t, alive); si.State.Msgs != 0 {
+			t.Fatalf("%d task messages left in the stream", si.State.Msgs)
+		}
+	})
+
+	// The nodes still up, for what follows.
+	var up []int
+	for i, node := range c.nodes {
+		select {
+		case <-node.exited:
+		default:
+			up = append(up, i)
+		}
+	}
+
+	t.Run("WorkerJoinsMidMap", func(t *testing.T) {
+		ctx := testCtx(t, 2*time.Minute)
+		const n = 200
+		var whos []builtin.Who
+		var joiner *osProc
+		joinedAt := 0
+		for w, err := range pool.IMap(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 20*time.Millisecond)), pool.WithChunksize(1)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			whos = append(whos, w)
+			if len(whos) == 20 {
+				joiner = c.worker(t, "worker-joiner", up[0], 1)
+				joinedAt = len(whos)
+			}
+		}
+		checkWhos(t, whos, n)
+		by := whoCount(whos[joinedAt:])
+		t.Logf("after the join at #%d: %s (joiner %d)", joinedAt, describe(by), joiner.pid())
+		if by[joiner.pid()] == 0 {
+			t.Fatalf("the worker that joined mid-Map ran nothing of the %d tasks left", n-joinedAt)
+		}
+	})
+
+	t.Run("WorkerHostKilledMidMap", func(t *testing.T) {
+		victim := c.worker(t, "worker-victim", up[len(up)-1], 2)
+		waitFor(t, 20*time.Second, "the victim's workers", func() bool { return len(p.Workers()) >= 5 })
+		ctx := testCtx(t, 2*time.Minute)
+		const n = 300
+		var whos []builtin.Who
+		var dead []int
+		for w, err := range pool.IMap(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 10*time.Millisecond)), pool.WithChunksize(1)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			whos = append(whos, w)
+			if len(whos) == n/4 {
+				dead = pidsOf(victim)
+				victim.killAll()
+			}
+		}
+		checkWhos(t, whos, n)
+		by := whoCount(whos)
+		t.Logf("results by supervisor: %s; killed %v", describe(by), dead)
+		if by[victim.pid()] == 0 {
+			t.Fatalf("the killed host had run nothing before the kill: the test proves nothing")
+		}
+	})
+
+	// Row 21: the worker credential cannot read callers' results nor
+	// delete the stream; the stream and the pool carry on.
+	t.Run("RogueWorkerCredential", func(t *testing.T) {
+		errs := make(chan error, 16)
+		rogue, err := nats.Connect(c.urls[up[0]], nats.UserInfo("worker", workerPassword),
+			nats.CustomInboxPrefix("_INBOX.worker"), nats.PermissionErrOnSubscribe(true),
+			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+				select {
+				case errs <- err:
+				default:
+				}
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rogue.Close()
+		for _, subj := range []string{"_INBOX.caller.>", "_INBOX.>", ">"} {
+			spy, err := rogue.SubscribeSync(subj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := spy.NextMsg(10 * time.Second); !errors.Is(err, nats.ErrPermissionViolation) {
+				t.Fatalf("worker subscribing to %q: %v, want a permissions violation", subj, err)
+			}
+		}
+		js, _ := jetstream.New(rogue)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := js.DeleteStream(ctx, "PROCPOOL_"+clusterPool); err == nil {
+			t.Fatal("the worker credential deleted the task stream")
+		}
+		if err := waitForErr(errs, nats.ErrPermissionViolation, 10*time.Second); err != nil {
+			t.Fatalf("worker deleting the stream: %v", err)
+		}
+		if si := c.streamInfo(t, up[0]); si.Config.Replicas != 3 {
+			t.Fatalf("stream after the attempt: %+v", si.Config)
+		}
+		out, err := pool.Map(testCtx(t, time.Minute), p, builtin.Upper, []string{"still", "works"})
+		if err != nil || strings.Join(out, " ") != "STILL WORKS" {
+			t.Fatalf("Map after the rogue attempt: %v, %v", out, err)
+		}
+	})
+}
