@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/wire"
 )
 
 // check is --check: it exits 0 when probe succeeds, else 1.
@@ -35,6 +36,9 @@ func probe(ctx context.Context, o options) (string, error) {
 	}
 	if o.cfg.Token != "" {
 		opts = append(opts, nats.Token(o.cfg.Token))
+	}
+	if prefix := wire.InboxPrefix(o.cfg.User, o.cfg.URL); prefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(prefix)) // as the workers do, for permissions
 	}
 	nc, err := nats.Connect(o.cfg.URL, opts...)
 	if err != nil {
