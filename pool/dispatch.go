@@ -19,9 +19,10 @@ import (
 // what it has not started after a few milliseconds, so packing never holds
 // a task hostage (see docs/protocol.md).
 const (
-	maxTasksPerMsg  = 256
-	msgHeadroom     = 4 << 10 // headers and envelope overhead under max payload
-	submitQueueSize = 4096
+	maxTasksPerMsg   = 256
+	msgHeadroom      = 4 << 10 // headers and envelope overhead under max payload
+	maxTaskPackBytes = 256 << 10
+	submitQueueSize  = 4096
 	// publishAckTimeout is how long a task message may wait for
 	// JetStream's confirmation before it is published again.
 	publishAckTimeout = 10 * time.Second
@@ -243,7 +244,9 @@ func (d *dispatcher) publishLoop() {
 		subs []submission
 		size int
 	}
-	limit := d.maxPayload - msgHeadroom
+	// Pack up to 256 KiB: bigger messages pipeline worse between caller,
+	// broker and workers. A single larger task still goes, alone.
+	limit := min(d.maxPayload-msgHeadroom, maxTaskPackBytes)
 	open := map[[2]string]*batch{}
 	var order [][2]string
 	flush := func(k [2]string) {

@@ -189,15 +189,22 @@ func (m *mapCall) wait(ctx context.Context) error {
 	}
 }
 
-// encodeChunk encodes items for one task.
+// encodeChunk encodes items for one task, into one buffer.
 func encodeChunk[A any](name string, items []A) ([][]byte, error) {
-	out := make([][]byte, len(items))
+	var buf []byte
+	ends := make([]int, len(items))
 	for i, it := range items {
-		b, err := wire.Encode(it)
-		if err != nil {
+		var err error
+		if buf, err = wire.AppendEncode(buf, it); err != nil {
 			return nil, fmt.Errorf("%w: %s item %d: %w", ErrInvalidArgument, name, i, err)
 		}
-		out[i] = b
+		ends[i] = len(buf)
+	}
+	out := make([][]byte, len(items))
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
 	}
 	return out, nil
 }

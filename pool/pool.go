@@ -88,6 +88,7 @@ func (p *Pool) start(ctx context.Context) error {
 		}
 		p.url = p.broker.ClientURL()
 		child.URL, child.User, child.Password = p.url, p.broker.User(), p.broker.Password()
+		child.ExitOnDisconnect = true
 		p.nc, err = p.broker.Connect(nats.Name("procpool-pool " + p.o.name))
 	} else {
 		p.url = redactURL(p.o.brokerURL)

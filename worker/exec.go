@@ -33,6 +33,7 @@ type job struct {
 	mu        sync.Mutex
 	next, end int
 	returned  []wire.Task // handed back but could not be re-queued: run them here
+	scratch   []byte      // the running task's encoded results
 	out       []byte      // encoded results not yet sent
 	nout      int
 	lastFlush time.Time
@@ -160,11 +161,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 // runTask runs one task's items in order; the first failing item fails it.
 func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task) wire.Result {
 	res := wire.Result{Seq: t.Seq, Attempt: j.attempt}
-	tc := &taskCtx{nc: rt.nc, info: Info{
-		WorkerID: rt.cfg.ID, PID: rt.pid, PPID: os.Getppid(), Host: rt.host, Pool: rt.cfg.Pool,
-		Task: j.name, TaskID: j.taskID(t.Seq), Attempt: j.attempt,
-	}}
-	tctx := context.WithValue(ctx, ctxKey{}, tc)
+	tctx := context.WithValue(ctx, ctxKey{}, &taskCtx{rt: rt, j: j, seq: t.Seq})
 	var hard *time.Timer
 	if j.timeout > 0 {
 		var cancel context.CancelFunc
@@ -173,9 +170,13 @@ func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task)
 		hard = time.AfterFunc(j.timeout+rt.cfg.HardTimeoutGrace, func() { rt.hardTimeout(j, t) })
 		defer hard.Stop()
 	}
-	res.Items = make([][]byte, 0, len(t.Items))
+	// All the task's results go into one scratch buffer, reused from task
+	// to task: the caller copies them out (addResult) before the next task.
+	buf := j.scratch[:0]
+	ends := make([]int, len(t.Items))
 	for k, item := range t.Items {
-		out, err := callHandler(tctx, h, item)
+		var err error
+		buf, err = callHandler(tctx, h, item, buf)
 		if err != nil {
 			rt.failed.Add(1)
 			rt.done.Add(1)
@@ -183,7 +184,14 @@ func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task)
 			info.Item = k
 			return wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info}
 		}
-		res.Items = append(res.Items, out)
+		ends[k] = len(buf)
+	}
+	j.scratch = buf
+	res.Items = make([][]byte, len(t.Items))
+	start := 0
+	for k, end := range ends {
+		res.Items[k] = buf[start:end:end]
+		start = end
 	}
 	rt.done.Add(1)
 	return res
@@ -193,14 +201,15 @@ func (j *job) taskID(seq uint64) string {
 	return j.reply + "." + strconv.FormatUint(j.tm.Call, 10) + "." + strconv.FormatUint(seq, 10)
 }
 
-// callHandler is the task boundary: a panic becomes an error with its stack.
-func callHandler(ctx context.Context, h handler, in []byte) (out []byte, err error) {
+// callHandler is the task boundary: a panic becomes an error with its
+// stack. The result is appended to dst.
+func callHandler(ctx context.Context, h handler, in, dst []byte) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &panicError{value: r, stack: string(debug.Stack())}
+			out, err = dst, &panicError{value: r, stack: string(debug.Stack())}
 		}
 	}()
-	return h(ctx, in)
+	return h(ctx, in, dst)
 }
 
 type panicError struct {

@@ -80,7 +80,7 @@ func runOnce(cfg spawn.ChildConfig, status *os.File, log *slog.Logger) int {
 			"unknown task %q: not registered in this binary (registers %v)", one.Task, defaultRegistry.Names())}
 	} else {
 		tctx := context.WithValue(ctx, ctxKey{}, &taskCtx{nc: nc, info: info})
-		out, err := callHandler(tctx, h, one.Arg)
+		out, err := callHandler(tctx, h, one.Arg, nil)
 		if err != nil {
 			res.Err = errorInfo(err)
 		} else {

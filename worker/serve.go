@@ -72,7 +72,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if nc == nil {
 		opts := []nats.Option{
 			nats.Name("procpool-worker " + rt.cfg.ID),
-			nats.MaxReconnects(-1),
+			nats.MaxReconnects(rt.maxReconnects()),
 			nats.ReconnectWait(250 * time.Millisecond),
 			nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		}
@@ -243,6 +243,15 @@ func (rt *runtime) drain(sub *nats.Subscription) chan struct{} {
 		_ = rt.nc.FlushTimeout(2 * time.Second)
 	}()
 	return done
+}
+
+// maxReconnects is unlimited, except for a child of a pool with an embedded
+// broker: that broker dies with the pool, so after ~5s the worker exits.
+func (rt *runtime) maxReconnects() int {
+	if rt.cfg.exitOnDisconnect {
+		return 20
+	}
+	return -1
 }
 
 // status writes a line to the supervisor's status pipe, if there is one.

@@ -18,8 +18,8 @@ type Task[A, R any] struct{ name string }
 func (t Task[A, R]) Name() string { return t.name }
 
 // handler is a registered task with its codec applied: one encoded item in,
-// one encoded result out.
-type handler func(ctx context.Context, in []byte) ([]byte, error)
+// its encoded result appended to dst.
+type handler func(ctx context.Context, in, dst []byte) ([]byte, error)
 
 // Registry maps task names to functions. The zero value is not usable: use
 // NewRegistry. Most programs use the default registry through Register.
@@ -57,18 +57,18 @@ func RegisterIn[A, R any](r *Registry, name string, fn func(ctx context.Context,
 	if r == nil {
 		panic("worker: Register " + name + ": nil registry")
 	}
-	h := func(ctx context.Context, in []byte) ([]byte, error) {
+	h := func(ctx context.Context, in, dst []byte) ([]byte, error) {
 		arg, err := wire.Decode[A](in)
 		if err != nil {
-			return nil, &codedError{code: wire.CodeBadInput, err: fmt.Errorf("argument of %s: %w", name, err)}
+			return dst, &codedError{code: wire.CodeBadInput, err: fmt.Errorf("argument of %s: %w", name, err)}
 		}
 		res, err := fn(ctx, arg)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		out, err := wire.Encode(res)
+		out, err := wire.AppendEncode(dst, res)
 		if err != nil {
-			return nil, &codedError{code: wire.CodeBadOutput, err: fmt.Errorf("result of %s: %w", name, err)}
+			return dst, &codedError{code: wire.CodeBadOutput, err: fmt.Errorf("result of %s: %w", name, err)}
 		}
 		return out, nil
 	}

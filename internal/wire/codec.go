@@ -10,29 +10,36 @@ import (
 // unencoded, everything else is JSON. Strings, integers and booleans take
 // a fast path that writes exactly the bytes encoding/json would.
 func Encode[T any](v T) ([]byte, error) {
+	if x, ok := any(v).([]byte); ok {
+		return x, nil
+	}
+	return AppendEncode(nil, v)
+}
+
+// AppendEncode appends v's encoding to b (a []byte value is copied), so a
+// chunk of items can share one buffer.
+func AppendEncode[T any](b []byte, v T) ([]byte, error) {
 	switch x := any(v).(type) {
 	case []byte:
-		return x, nil
+		return append(b, x...), nil
 	case string:
 		if plainASCII(x) {
-			b := make([]byte, len(x)+2)
-			b[0] = '"'
-			copy(b[1:], x)
-			b[len(b)-1] = '"'
-			return b, nil
+			b = append(b, '"')
+			b = append(b, x...)
+			return append(b, '"'), nil
 		}
 	case int:
-		return strconv.AppendInt(nil, int64(x), 10), nil
+		return strconv.AppendInt(b, int64(x), 10), nil
 	case int64:
-		return strconv.AppendInt(nil, x, 10), nil
+		return strconv.AppendInt(b, x, 10), nil
 	case bool:
-		return strconv.AppendBool(nil, x), nil
+		return strconv.AppendBool(b, x), nil
 	}
-	b, err := json.Marshal(v)
+	enc, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode %T: %w", v, err)
+		return b, fmt.Errorf("encode %T: %w", v, err)
 	}
-	return b, nil
+	return append(b, enc...), nil
 }
 
 // Decode is the inverse of Encode.

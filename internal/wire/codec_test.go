@@ -50,6 +50,12 @@ func TestCodecMatchesEncodingJSON(t *testing.T) {
 	if back, _ := Decode[[]byte](raw); !bytes.Equal(back, raw) || &back[0] == &raw[0] {
 		t.Errorf("[]byte decode must copy")
 	}
+	buf, _ := AppendEncode([]byte("x"), "y")
+	buf, _ = AppendEncode(buf, 7)
+	buf, _ = AppendEncode(buf, []byte{1})
+	if string(buf) != "x\"y\"7\x01" {
+		t.Errorf("AppendEncode chain = %q", buf)
+	}
 	type s struct{ A int }
 	if b, _ := Encode(s{3}); string(b) != `{"A":3}` {
 		t.Errorf("struct: %s", b)
