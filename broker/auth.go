@@ -79,7 +79,8 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 	}
 	return Permissions{
 		Publish: SubjectRules{
-			Allow: []string{"procpool." + pool + ".>", "$JS.API.>", "$JS.ACK.>"},
+			// $SRV.>: discovery requests (procpool status, nats micro).
+			Allow: []string{"procpool." + pool + ".>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"},
 			Deny:  append([]string(nil), jsAdminDeny...),
 		},
 		Subscribe: SubjectRules{
@@ -112,7 +113,8 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 			Deny:  deny,
 		},
 		Subscribe: SubjectRules{
-			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".>"},
+			// $SRV.>: every worker answers discovery (nats micro ls|info|stats).
+			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".>", "$SRV.>"},
 		},
 	}, nil
 }
