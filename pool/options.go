@@ -170,8 +170,8 @@ func WithFileStore(dir string) Option {
 	}
 }
 
-// WithReplicas sets the task stream's replica count on a cluster (3 for a
-// 3-node cluster). Default 1.
+// WithReplicas sets the task stream's replica count on a cluster. Default:
+// 3 when connected to a cluster of 3 or more servers, else 1.
 func WithReplicas(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > 5 {
