@@ -66,6 +66,8 @@ type dispatcher struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	sub    *nats.Subscription
+
+	receipts *receipter // result receipts, sent off the result path
 }
 
 type waiter struct {
@@ -76,7 +78,7 @@ type waiter struct {
 
 func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, error) {
 	d := &dispatcher{
-		nc: nc, subj: subj,
+		nc: nc, subj: subj, receipts: newReceipter(nc),
 		maxAttempts: strconv.Itoa(o.maxAttempts),
 		maxPayload:  int(nc.MaxPayload()),
 		callerID:    nats.NewInbox()[len("_INBOX."):],
@@ -116,6 +118,7 @@ func (d *dispatcher) close() {
 	close(d.stop)
 	d.wg.Wait()
 	_ = d.sub.Unsubscribe()
+	d.receipts.close()
 }
 
 func (d *dispatcher) newCall() uint64 { return d.callSeq.Add(1) }
@@ -199,7 +202,7 @@ func (d *dispatcher) failAll(err error) {
 func (d *dispatcher) route(m *nats.Msg) {
 	if m.Reply != "" {
 		// The receipt lets the worker ack the task (worker/confirm.go).
-		defer func() { _ = d.nc.Publish(m.Reply, nil) }()
+		d.receipts.add(m.Reply)
 	}
 	rm, err := wire.DecodeResultMsg(m.Data)
 	if err != nil {

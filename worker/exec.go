@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -26,14 +27,14 @@ type job struct {
 	attempt  int
 	deaths   int
 	delivery int
-	tm       *wire.TaskMsg
+	tm       *wire.TaskMsg // valid while the job runs: the next message reuses it
+	call     uint64
 	start    time.Time
 	msgID    string
 
 	mu        sync.Mutex
 	next, end int
 	returned  []wire.Task // handed back but could not be re-queued: run them here
-	scratch   []byte      // the running task's encoded results
 	out       []byte      // encoded results not yet sent
 	nout      int
 	lastFlush time.Time
@@ -50,14 +51,15 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	j := &job{msg: m, delivery: meta.Delivered, start: time.Now(), msgID: m.Header.Get(wire.HdrMsgID)}
 	j.reply = m.Header.Get(wire.HdrReply)
 	j.name = m.Subject[min(len(rt.subj.TaskPrefix()), len(m.Subject)):]
-	tm, err := wire.DecodeTaskMsg(m.Data)
+	tm := &rt.tm // decoded into the same memory, message after message
+	err := wire.DecodeTaskMsgInto(m.Data, tm)
 	if err != nil || j.reply == "" || j.name == "" {
 		// Nobody to answer, or nothing to run: drop it for good, with a reason.
 		rt.log.Warn("dropping malformed task message", "subject", m.Subject, "seq", meta.StreamSeq, "err", err, "reply", j.reply != "")
 		rt.term(m)
 		return
 	}
-	j.tm, j.end = tm, len(tm.Tasks)
+	j.tm, j.call, j.end = tm, tm.Call, len(tm.Tasks)
 	if v := m.Header.Get(wire.HdrTimeout); v != "" {
 		ms, _ := strconv.ParseInt(v, 10, 64)
 		j.timeout = time.Duration(max(ms, 0)) * time.Millisecond
@@ -133,10 +135,11 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 		j.next++
 		j.mu.Unlock()
 
-		res := rt.runTask(ctx, j, h, &j.tm.Tasks[i])
+		t := &j.tm.Tasks[i]
+		enc := rt.runTask(ctx, j, h, t)
 
 		j.mu.Lock()
-		rt.addResult(j, &res)
+		rt.addEncoded(j, enc, t.Seq)
 		if time.Since(j.lastFlush) >= rt.cfg.GiveBackAfter {
 			rt.flush(j)
 		}
@@ -158,9 +161,12 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 	rt.status(spawn.StatusDone, strconv.FormatInt(rt.done.Load(), 10))
 }
 
-// runTask runs one task's items in order; the first failing item fails it.
-func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task) wire.Result {
-	res := wire.Result{Seq: t.Seq, Attempt: j.attempt}
+// runTask runs one task's items in order and returns its encoded result;
+// the first failing item fails the task. The encoding lives in buffers the
+// executor reuses from task to task (rt.resBuf, rt.itemBuf): the caller
+// copies it out (addEncoded) before the next task. Nothing per item is
+// allocated here, so a worker's garbage is mostly what its tasks make.
+func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task) []byte {
 	tctx := context.WithValue(ctx, ctxKey{}, &taskCtx{rt: rt, j: j, seq: t.Seq})
 	var hard *time.Timer
 	if j.timeout > 0 {
@@ -170,35 +176,27 @@ func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task)
 		hard = time.AfterFunc(j.timeout+rt.cfg.HardTimeoutGrace, func() { rt.hardTimeout(j, t) })
 		defer hard.Stop()
 	}
-	// All the task's results go into one scratch buffer, reused from task
-	// to task: the caller copies them out (addResult) before the next task.
-	buf := j.scratch[:0]
-	ends := make([]int, len(t.Items))
+	buf := wire.AppendResultOK(rt.resBuf[:0], t.Seq, j.attempt, len(t.Items))
 	for k, item := range t.Items {
-		var err error
-		buf, err = callHandler(tctx, h, item, buf)
+		out, err := callHandler(tctx, h, item, rt.itemBuf[:0])
+		rt.itemBuf = out
 		if err != nil {
 			rt.failed.Add(1)
 			rt.done.Add(1)
 			info := errorInfo(err)
 			info.Item = k
-			return wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info}
+			rt.resBuf = wire.AppendResult(buf[:0], &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info})
+			return rt.resBuf
 		}
-		ends[k] = len(buf)
+		buf = wire.AppendItem(buf, out)
 	}
-	j.scratch = buf
-	res.Items = make([][]byte, len(t.Items))
-	start := 0
-	for k, end := range ends {
-		res.Items[k] = buf[start:end:end]
-		start = end
-	}
+	rt.resBuf = buf
 	rt.done.Add(1)
-	return res
+	return buf
 }
 
 func (j *job) taskID(seq uint64) string {
-	return j.reply + "." + strconv.FormatUint(j.tm.Call, 10) + "." + strconv.FormatUint(seq, 10)
+	return j.reply + "." + strconv.FormatUint(j.call, 10) + "." + strconv.FormatUint(seq, 10)
 }
 
 // callHandler is the task boundary: a panic becomes an error with its
@@ -236,33 +234,52 @@ func errorInfo(err error) *wire.ErrorInfo {
 	return info
 }
 
-// addResult encodes a result into the job's outgoing buffer. A result that
-// could never fit in one message becomes an error saying so. j.mu is held.
+// addResult encodes a result into the job's outgoing buffer. j.mu is held.
 func (rt *runtime) addResult(j *job, r *wire.Result) {
-	enc := wire.AppendResult(nil, r)
+	rt.addEncoded(j, wire.AppendResult(nil, r), r.Seq)
+}
+
+// addEncoded copies one encoded result into the job's outgoing buffer,
+// flushing first if the buffer would grow past 256 KiB. A result that could
+// never fit in one message becomes an error saying so. j.mu is held.
+func (rt *runtime) addEncoded(j *job, enc []byte, seq uint64) {
 	limit := rt.maxPay - 1024
 	if len(enc) > limit {
-		enc = wire.AppendResult(nil, &wire.Result{Seq: r.Seq, Attempt: r.Attempt, Err: &wire.ErrorInfo{
+		enc = wire.AppendResult(nil, &wire.Result{Seq: seq, Attempt: j.attempt, Err: &wire.ErrorInfo{
 			Code: wire.CodeBadOutput, Message: fmt.Sprintf("result of task %s is %d bytes, over the broker's max payload of %d", j.name, len(enc), rt.maxPay)}})
 	}
-	if len(j.out)+len(enc) > min(limit, 256<<10) {
+	if j.nout > 0 && len(j.out)-rt.reserve()+len(enc) > min(limit, 256<<10) {
 		rt.flush(j)
+	}
+	if j.out == nil {
+		// Room in front for the message header, written at flush.
+		j.out = make([]byte, rt.reserve(), rt.reserve()+max(len(enc), int(rt.flushSize.Load()), 4096))
 	}
 	j.out = append(j.out, enc...)
 	j.nout++
 }
 
-// flush sends the buffered results to the caller. j.mu is held.
+// reserve is the room kept in front of a result buffer for the header.
+func (rt *runtime) reserve() int { return len(rt.resultHdr) + binary.MaxVarintLen64 }
+
+// flush sends the buffered results to the caller. The header goes into the
+// room kept in front, and the buffer itself becomes the message (the
+// confirmer keeps it until the caller's receipt), so nothing is copied.
+// j.mu is held.
 func (rt *runtime) flush(j *job) {
 	if j.nout == 0 {
 		return
 	}
-	body := wire.ResultMsgHeader(make([]byte, 0, 64+len(j.out)), rt.cfg.ID, rt.pid, rt.host, j.nout)
-	body = append(body, j.out...)
+	count := binary.AppendUvarint(nil, uint64(j.nout))
+	start := rt.reserve() - len(rt.resultHdr) - len(count)
+	copy(j.out[start:], rt.resultHdr)
+	copy(j.out[start+len(rt.resultHdr):], count)
+	body := j.out[start:]
+	rt.flushSize.Store(int64(len(body)))
 	if err := rt.confirms.publish(j, body); err != nil { // confirm.go
 		rt.log.Warn("sending results", "to", j.reply, "err", err)
 	}
-	j.out, j.nout, j.lastFlush = j.out[:0], 0, time.Now()
+	j.out, j.nout, j.lastFlush = nil, 0, time.Now()
 }
 
 // failAll answers every task of the message with the same error.
@@ -348,7 +365,7 @@ func (rt *runtime) requeue(j *job, tasks []wire.Task, tag string, per int) error
 	defer cancel()
 	for start := 0; start < len(tasks); start += per {
 		part := tasks[start:min(start+per, len(tasks))]
-		body := wire.TaskMsgHeader(nil, j.tm.Call, len(part))
+		body := wire.TaskMsgHeader(nil, j.call, len(part))
 		for i := range part {
 			body = wire.AppendTask(body, &part[i])
 		}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/procpool/procpool/internal/spawn"
@@ -17,6 +20,10 @@ const (
 	ExitError      = 1 // could not connect or serve
 	ExitInitFailed = 4 // the OnStart initializer failed
 )
+
+// CPUProfileEnv names a directory where each worker process writes its CPU
+// profile (worker-<pid>.pprof) when it exits normally.
+const CPUProfileEnv = "PROCPOOL_WORKER_CPUPROFILE"
 
 // IsWorkerProcess reports whether this process was spawned as a worker, in
 // which case Main does not return.
@@ -35,12 +42,26 @@ func Main() {
 }
 
 func runChild() int {
+	if dir := os.Getenv(CPUProfileEnv); dir != "" {
+		// Profiling a worker process: procpool bench -cpuprofile sets this.
+		if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.pprof", os.Getpid()))); err == nil {
+			defer f.Close()
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile() // runs before the Close above
+			}
+		}
+	}
 	cfg, err := spawn.ReadConfig(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "procpool worker:", err)
 		return ExitError
 	}
 	os.Unsetenv(spawn.EnvMarker) // programs a task starts are not workers
+	if os.Getenv("GOGC") == "" {
+		// A worker's heap is mostly in-flight messages: collect a little
+		// more often to keep its footprint small (BENCHMARKS.md: RSS).
+		debug.SetGCPercent(50)
+	}
 	status := os.NewFile(spawn.StatusFD, "procpool-status")
 	log := childLogger(cfg) // logging.go
 	if cfg.Once != nil {

@@ -42,6 +42,12 @@ type runtime struct {
 	cancelled cancelSet
 	statusMu  sync.Mutex
 
+	// The executor's reusable buffers (exec.go), and the result header.
+	resBuf, itemBuf []byte
+	resultHdr       []byte
+	tm              wire.TaskMsg // the message being executed, decoded in place
+	flushSize       atomic.Int64 // size of the last result message, to size the next buffer
+
 	confirms *confirmer // results awaiting the caller's receipt (confirm.go)
 
 	obs *observe // self-measurements and the operator's drain request (micro.go)
@@ -66,6 +72,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		rt.log = slog.Default()
 	}
 	rt.log = rt.log.With("worker", rt.cfg.ID, "pid", rt.pid)
+	rt.resultHdr = wire.ResultHeaderPrefix(rt.cfg.ID, rt.pid, host)
 
 	closed := make(chan struct{})
 	nc := cfg.Conn

@@ -36,6 +36,8 @@ type Task struct {
 type TaskMsg struct {
 	Call  uint64
 	Tasks []Task
+
+	flat [][]byte // backing store of the tasks' Items, reused by DecodeTaskMsgInto
 }
 
 // Result is what came of one Task.
@@ -85,27 +87,51 @@ func TaskMsgHeader(b []byte, call uint64, ntasks int) []byte {
 
 // DecodeTaskMsg decodes a task message body. Item slices alias data.
 func DecodeTaskMsg(data []byte) (*TaskMsg, error) {
-	d := decoder{b: data}
-	if err := d.header(magicTask); err != nil {
+	m := new(TaskMsg)
+	if err := DecodeTaskMsgInto(data, m); err != nil {
 		return nil, err
 	}
-	m := &TaskMsg{Call: d.uvarint()}
+	m.flat = nil // nothing to reuse: a fresh TaskMsg compares equal to a literal
+	return m, nil
+}
+
+// DecodeTaskMsgInto decodes a task message body into m, reusing the
+// memory of what m held before: a worker decodes one message after another
+// into the same TaskMsg. Item slices alias data.
+func DecodeTaskMsgInto(data []byte, m *TaskMsg) error {
+	d := decoder{b: data}
+	if err := d.header(magicTask); err != nil {
+		return err
+	}
+	m.Call = d.uvarint()
 	n := d.count(2) // a task takes at least 2 bytes
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
-	m.Tasks = make([]Task, n)
+	if cap(m.Tasks) >= n {
+		m.Tasks = m.Tasks[:n]
+	} else {
+		m.Tasks = make([]Task, n)
+	}
+	// Every task's items are windows on one flat slice.
+	flat := m.flat[:0]
 	for i := range m.Tasks {
 		m.Tasks[i].Seq = d.uvarint()
-		m.Tasks[i].Items = d.items()
+		k := d.count(1)
+		start := len(flat)
+		for range k {
+			flat = append(flat, d.bytes())
+		}
+		if d.err != nil {
+			break
+		}
+		m.Tasks[i].Items = flat[start:len(flat):len(flat)]
 	}
+	m.flat = flat
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return m, nil
+	return d.err
 }
 
 // ResultMsgHeader starts a result message body; nres results must follow,
@@ -117,6 +143,28 @@ func ResultMsgHeader(b []byte, worker string, pid int, host string, nres int) []
 	b = appendBytes(b, []byte(host))
 	return binary.AppendUvarint(b, uint64(nres))
 }
+
+// ResultHeaderPrefix is the start of a result message body, up to (not
+// including) the result count: a worker computes it once.
+func ResultHeaderPrefix(worker string, pid int, host string) []byte {
+	b := []byte{magicResult, Version}
+	b = appendBytes(b, []byte(worker))
+	b = binary.AppendUvarint(b, uint64(pid))
+	return appendBytes(b, []byte(host))
+}
+
+// AppendResultOK starts the encoding of a successful result of nitems
+// items; AppendItem must follow for each. Together they write what
+// AppendResult writes for the same result.
+func AppendResultOK(b []byte, seq uint64, attempt, nitems int) []byte {
+	b = binary.AppendUvarint(b, seq)
+	b = binary.AppendUvarint(b, uint64(max(attempt, 0)))
+	b = append(b, 0)
+	return binary.AppendUvarint(b, uint64(nitems))
+}
+
+// AppendItem appends one item of a result started with AppendResultOK.
+func AppendItem(b, item []byte) []byte { return appendBytes(b, item) }
 
 // AppendResult appends one result's encoding.
 func AppendResult(b []byte, r *Result) []byte {

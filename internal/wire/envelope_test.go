@@ -124,3 +124,42 @@ func TestDecodeResultMsgRejectsOutOfRangeNumbers(t *testing.T) {
 		}
 	}
 }
+
+// The incremental result encoders write exactly what AppendResult writes.
+func TestIncrementalResultEncoding(t *testing.T) {
+	r := Result{Seq: 9, Attempt: 2, Items: [][]byte{[]byte(`"A"`), {}, []byte("xyz")}}
+	want := AppendResult(nil, &r)
+	got := AppendResultOK(nil, r.Seq, r.Attempt, len(r.Items))
+	for _, it := range r.Items {
+		got = AppendItem(got, it)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("incremental %x, AppendResult %x", got, want)
+	}
+	head := ResultMsgHeader(nil, "w-1", 42, "host", 3)
+	prefix := ResultHeaderPrefix("w-1", 42, "host")
+	if !bytes.Equal(head[:len(prefix)], prefix) || !bytes.Equal(head[len(prefix):], []byte{3}) {
+		t.Fatalf("ResultHeaderPrefix %x is not the start of %x", prefix, head)
+	}
+}
+
+// Decoding into a reused TaskMsg gives what a fresh decode gives.
+func TestDecodeTaskMsgInto(t *testing.T) {
+	var m TaskMsg
+	for _, want := range []*TaskMsg{sampleTaskMsg(), {Call: 1, Tasks: []Task{{Seq: 5, Items: [][]byte{[]byte("x")}}}}, sampleTaskMsg()} {
+		data := AppendTaskMsg(nil, want)
+		if err := DecodeTaskMsgInto(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := DecodeTaskMsg(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(AppendTaskMsg(nil, &m), AppendTaskMsg(nil, fresh)) || m.Call != want.Call || len(m.Tasks) != len(want.Tasks) {
+			t.Fatalf("reused decode %+v, fresh %+v", m, fresh)
+		}
+	}
+	if err := DecodeTaskMsgInto([]byte("Tjunk"), &m); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("garbage: %v", err)
+	}
+}
