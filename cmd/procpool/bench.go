@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/pool"
+	"github.com/procpool/procpool/worker"
 )
 
 // benchResult is one measured figure: its median over the repeats, and the
@@ -48,12 +49,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	asJSON := fs.Bool("json", false, "print the headline figures as one JSON object, last")
 	only := fs.String("only", "", "comma list of sections: pool,latency,startup,ipc,cpu,raw")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (caller and embedded broker) to the file")
+	workerProfiles := fs.String("worker-cpuprofile", "", "each worker process writes its CPU profile into this directory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if _, err := cf.setup(stderr); err != nil { // logflags.go
 		fmt.Fprintln(stderr, "procpool bench:", err)
 		return 2
+	}
+	if *workerProfiles != "" {
+		os.Setenv(worker.CPUProfileEnv, *workerProfiles) // inherited by the workers this command spawns
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
