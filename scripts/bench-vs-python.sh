@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs `procpool bench` and Python's py_anchor.py on this machine, interleaved
+# RUNS times (default 2), and prints the headline figures of each run side by
+# side with the ratio, plus the medians over the runs. The machines are
+# shared and noisy: compare ratios from the same run, never absolute times
+# from different runs.
+#
+#   scripts/bench-vs-python.sh            # from the repository root
+#   RUNS=3 ANCHOR=../shared/bench/py_anchor.py scripts/bench-vs-python.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-2}
+ANCHOR=${ANCHOR:-../shared/bench/py_anchor.py}
+out=$(mktemp -d)
+go build -o "$out/procpool" ./cmd/procpool
+for i in $(seq "$RUNS"); do
+  echo "--- run $i: procpool bench" >&2
+  "$out/procpool" bench --json > "$out/go$i.txt"
+  echo "--- run $i: python3 $ANCHOR" >&2
+  python3 "$ANCHOR" --json --only pool2,ipc,cpu,startup > "$out/py$i.txt"
+done
+python3 - "$out" "$RUNS" <<'PY'
+import json, statistics, sys
+out, runs = sys.argv[1], int(sys.argv[2])
+last = lambda p: json.loads(open(p).read().strip().splitlines()[-1])
+go = [last(f"{out}/go{i}.txt") for i in range(1, runs + 1)]
+py = [last(f"{out}/py{i}.txt") for i in range(1, runs + 1)]
+# (key, target: ratio go/python must be >= this, or <= for "lower is better")
+keys = [("apply_async_tasks_per_s", ">=", 2), ("map_chunk1_items_per_s", ">=", 2), ("imap_chunk1_items_per_s", ">=", 2),
+        ("map_default_items_per_s", ">=", 1), ("queue_msgs_per_s", ">=", 1), ("pipe_msgs_per_s", ">=", 1),
+        ("apply_p50_us", "<=", 2), ("apply_p99_us", "<=", 1), ("startup_ms", "<=", 1)]
+print("| figure | " + " | ".join(f"run {i}: procpool / Python = ratio" for i in range(1, runs + 1)) + " | median ratio | target | met |")
+print("|---|" + "---:|" * runs + "---:|---|---|")
+for k, op, t in keys:
+    ratios, cells = [], []
+    for g, p in zip(go, py):
+        r = g[k] / p[k]
+        ratios.append(r)
+        cells.append(f"{g[k]:,.1f} / {p[k]:,.1f} = {r:.2f}x")
+    m = statistics.median(ratios)
+    ok = m >= t if op == ">=" else m <= t
+    print(f"| {k} | " + " | ".join(cells) + f" | {m:.2f}x | {op} {t}x | {'yes' if ok else 'NO'} |")
+sp = [g["cpu_speedup"] for g in go]
+print(f"| cpu_speedup (procpool; Python {', '.join(str(p['cpu_speedup']) for p in py)}) | " + " | ".join(f"{s:.2f}" for s in sp) + f" | {statistics.median(sp):.2f} | >= 1.8 | {'yes' if statistics.median(sp) >= 1.8 else 'NO'} |")
+for k, t in (("worker_rss_mb", 20), ("parent_rss_mb", 100)):
+    v = [g[k] for g in go]
+    print(f"| {k} | " + " | ".join(f"{x:.1f} MB" for x in v) + f" | {statistics.median(v):.1f} MB | <= {t} MB | {'yes' if statistics.median(v) <= t else 'NO'} |")
+print(f"| nats_reqrep_per_s (raw ceiling) | " + " | ".join(f"{g['nats_reqrep_per_s']:,.0f}" for g in go) + " | | | |")
+PY
+echo "raw outputs: $out" >&2
