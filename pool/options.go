@@ -1,8 +1,11 @@
 package pool
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -17,6 +20,8 @@ type options struct {
 	brokerURL        string
 	user, password   string
 	token            string
+	tlsCA            string
+	tlsCert, tlsKey  string
 	name             string
 	maxAttempts      int
 	taskTimeout      time.Duration
@@ -91,6 +96,39 @@ func WithToken(token string) Option {
 			return invalid("WithToken: empty token")
 		}
 		o.token = token
+		return nil
+	}
+}
+
+// WithTLS sets the TLS files for WithBroker's server, for this pool's
+// connection and its worker processes (which get the paths, not the
+// contents): caFile is a PEM certificate authority to trust (a private CA;
+// "" trusts the system's roots), certFile and keyFile a client certificate
+// for a server that verifies clients ("" for none). The files are checked
+// here.
+func WithTLS(caFile, certFile, keyFile string) Option {
+	return func(o *options) error {
+		if caFile == "" && certFile == "" {
+			return invalid("WithTLS: no CA and no certificate")
+		}
+		if (certFile == "") != (keyFile == "") {
+			return invalid("WithTLS: certificate and key go together")
+		}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return invalid("WithTLS: CA: %v", err)
+			}
+			if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+				return invalid("WithTLS: CA %s: no PEM certificate in it", caFile)
+			}
+		}
+		if certFile != "" {
+			if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+				return invalid("WithTLS: client certificate: %v", err)
+			}
+		}
+		o.tlsCA, o.tlsCert, o.tlsKey = caFile, certFile, keyFile
 		return nil
 	}
 }

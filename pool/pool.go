@@ -63,6 +63,9 @@ func New(ctx context.Context, opts ...Option) (*Pool, error) {
 			return nil, err
 		}
 	}
+	if o.brokerURL == "" && (o.tlsCA != "" || o.tlsCert != "") {
+		return nil, invalid("WithTLS without WithBroker: the embedded broker is reached in-process")
+	}
 	if o.brokerURL != "" && o.storeDir != "" {
 		return nil, invalid("WithFileStore(%q) with WithBroker: the store belongs to the external broker", o.storeDir)
 	}
@@ -93,6 +96,7 @@ func (p *Pool) start(ctx context.Context) error {
 	} else {
 		p.url = redactURL(p.o.brokerURL)
 		child.URL, child.User, child.Password, child.Token = p.o.brokerURL, p.o.user, p.o.password, p.o.token
+		child.TLSCA, child.TLSCert, child.TLSKey = p.o.tlsCA, p.o.tlsCert, p.o.tlsKey
 		copts := []nats.Option{nats.Name("procpool-pool " + p.o.name), nats.MaxReconnects(-1),
 			nats.ReconnectWait(250 * time.Millisecond), nats.ReconnectBufSize(64 << 20)}
 		if p.o.user != "" {
@@ -104,6 +108,12 @@ func (p *Pool) start(ctx context.Context) error {
 		}
 		if p.o.token != "" {
 			copts = append(copts, nats.Token(p.o.token))
+		}
+		if p.o.tlsCA != "" {
+			copts = append(copts, nats.RootCAs(p.o.tlsCA))
+		}
+		if p.o.tlsCert != "" {
+			copts = append(copts, nats.ClientCert(p.o.tlsCert, p.o.tlsKey))
 		}
 		p.nc, err = dialBroker(ctx, p.o.brokerURL, p.o.startTimeout, p.log, copts...)
 	}

@@ -98,6 +98,7 @@ func (p *Pool) childConfig() spawn.ChildConfig {
 		c.URL, c.User, c.Password = p.broker.ClientURL(), p.broker.User(), p.broker.Password()
 	} else {
 		c.URL, c.User, c.Password, c.Token = p.o.brokerURL, p.o.user, p.o.password, p.o.token
+		c.TLSCA, c.TLSCert, c.TLSKey = p.o.tlsCA, p.o.tlsCert, p.o.tlsKey
 	}
 	return c
 }

@@ -26,6 +26,11 @@ type Config struct {
 	Conn *nats.Conn
 	// User and Password, or Token, authenticate the connection Serve dials.
 	User, Password, Token string
+	// TLSCA is a PEM file of the certificate authority to trust for a
+	// tls:// server (a private CA); TLSCert and TLSKey are the worker's
+	// client certificate and key, for a server that verifies clients.
+	// Default: none; the system's roots are trusted.
+	TLSCA, TLSCert, TLSKey string
 	// Pool is the pool whose tasks to serve. Default "default".
 	Pool string
 	// ID identifies the worker in the pool. Default "<host>-<pid>".
@@ -66,6 +71,24 @@ type Config struct {
 	exitOnDisconnect bool
 }
 
+// connectOptions are the NATS options for the credentials and TLS files of c.
+func (c *Config) connectOptions() []nats.Option {
+	var opts []nats.Option
+	if c.User != "" {
+		opts = append(opts, nats.UserInfo(c.User, c.Password))
+	}
+	if c.Token != "" {
+		opts = append(opts, nats.Token(c.Token))
+	}
+	if c.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(c.TLSCA))
+	}
+	if c.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(c.TLSCert, c.TLSKey))
+	}
+	return opts
+}
+
 // ExitHardTimeout is the exit code of a worker process that gave up on a
 // task ignoring its hard timeout.
 const ExitHardTimeout = 3
@@ -73,6 +96,9 @@ const ExitHardTimeout = 3
 func (c *Config) setDefaults() error {
 	if c.Conn == nil && c.URL == "" {
 		return fmt.Errorf("%w: URL or Conn is required", ErrInvalidConfig)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("%w: TLSCert and TLSKey go together", ErrInvalidConfig)
 	}
 	if c.Pool == "" {
 		c.Pool = "default"

@@ -77,6 +77,7 @@ func runChild() int {
 
 	err = Serve(ctx, Config{
 		URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
+		TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
 		Pool: cfg.Pool, ID: cfg.ID, MaxTasksPerChild: cfg.MaxTasksPerChild,
 		AckWait: cfg.AckWait, Logger: log, status: status, ppid: os.Getppid(),
 		exitOnDisconnect: cfg.ExitOnDisconnect,

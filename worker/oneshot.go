@@ -44,12 +44,8 @@ func runOnce(cfg spawn.ChildConfig, status *os.File, log *slog.Logger) int {
 
 	opts := []nats.Option{nats.Name("procpool-process " + cfg.ID), nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond)}
-	if cfg.User != "" {
-		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
-	}
-	if cfg.Token != "" {
-		opts = append(opts, nats.Token(cfg.Token))
-	}
+	conn := Config{User: cfg.User, Password: cfg.Password, Token: cfg.Token, TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey}
+	opts = append(opts, conn.connectOptions()...)
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		writeStatus(status, spawn.StatusInitError, "connect to broker: "+err.Error())

@@ -43,18 +43,14 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 		log = slog.Default()
 	}
 	opts := []nats.Option{nats.Name("procpool-worker supervisor"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
-	if cfg.User != "" {
-		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
-	}
-	if cfg.Token != "" {
-		opts = append(opts, nats.Token(cfg.Token))
-	}
+	opts = append(opts, cfg.connectOptions()...)
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		return fmt.Errorf("worker: connect: %w", err)
 	}
 	defer nc.Close()
 	child := spawn.ChildConfig{URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
+		TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
 		Pool: cfg.Pool, MaxTasksPerChild: cfg.MaxTasksPerChild, AckWait: cfg.AckWait}
 	sup, err := supervise.New(processes, child, nc, log, 30*time.Second)
 	if err != nil {

@@ -83,12 +83,7 @@ func Serve(ctx context.Context, cfg Config) error {
 			nats.ReconnectWait(250 * time.Millisecond),
 			nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		}
-		if cfg.User != "" {
-			opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
-		}
-		if cfg.Token != "" {
-			opts = append(opts, nats.Token(cfg.Token))
-		}
+		opts = append(opts, cfg.connectOptions()...)
 		if prefix := wire.InboxPrefix(cfg.User, cfg.URL); prefix != "" {
 			// A user's inboxes are its own: see broker.WorkerPermissions.
 			opts = append(opts, nats.CustomInboxPrefix(prefix))

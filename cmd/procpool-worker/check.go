@@ -40,6 +40,12 @@ func probe(ctx context.Context, o options) (string, error) {
 	if prefix := wire.InboxPrefix(o.cfg.User, o.cfg.URL); prefix != "" {
 		opts = append(opts, nats.CustomInboxPrefix(prefix)) // as the workers do, for permissions
 	}
+	if o.cfg.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(o.cfg.TLSCA))
+	}
+	if o.cfg.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(o.cfg.TLSCert, o.cfg.TLSKey))
+	}
 	nc, err := nats.Connect(o.cfg.URL, opts...)
 	if err != nil {
 		return "", err

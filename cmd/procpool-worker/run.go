@@ -23,7 +23,8 @@ const usage = `Usage: procpool-worker [flags]
 Serves a procpool pool's tasks from a NATS server or cluster with
 --processes worker processes, until interrupted (once: graceful, twice: now).
 Credentials: PROCPOOL_TOKEN, or PROCPOOL_USER and PROCPOOL_PASSWORD, or in
-the URL (nats://TOKEN@host:4222). A private CA for tls:// URLs: SSL_CERT_FILE.
+the URL (nats://TOKEN@host:4222). TLS: --tls-ca for a private CA, and
+--tls-cert/--tls-key for a broker that verifies clients.
 
 Flags:
 `
@@ -60,6 +61,9 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.cfg.Pool, "pool", envDefault("PROCPOOL_POOL", "default"), "pool `name` to serve (env PROCPOOL_POOL)")
 	fs.IntVar(&o.processes, "processes", defProcs, "worker processes to supervise; 0: serve in this process (env PROCPOOL_PROCESSES)")
 	fs.IntVar(&o.cfg.MaxTasksPerChild, "max-tasks-per-child", 0, "replace a worker process after it ran `n` tasks; 0: never")
+	fs.StringVar(&o.cfg.TLSCA, "tls-ca", os.Getenv("PROCPOOL_TLS_CA"), "PEM `file` of the CA to trust for a tls:// broker (env PROCPOOL_TLS_CA)")
+	fs.StringVar(&o.cfg.TLSCert, "tls-cert", os.Getenv("PROCPOOL_TLS_CERT"), "client certificate PEM `file`, for a broker that verifies clients (env PROCPOOL_TLS_CERT)")
+	fs.StringVar(&o.cfg.TLSKey, "tls-key", os.Getenv("PROCPOOL_TLS_KEY"), "client key PEM `file` (env PROCPOOL_TLS_KEY)")
 	logLevel := fs.String("log-level", envDefault("PROCPOOL_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env PROCPOOL_LOG_LEVEL)")
 	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "at start-up, keep retrying for this `duration` while the broker is unreachable or not ready")
 	fs.BoolVar(&o.check, "check", false, "only check that the broker answers (JetStream included) with these credentials, then exit 0 or 1; for container health checks")
@@ -88,6 +92,8 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 		return bad("--max-tasks-per-child %d: negative", o.cfg.MaxTasksPerChild)
 	case o.wait < 0:
 		return bad("--wait %s: negative", o.wait)
+	case (o.cfg.TLSCert == "") != (o.cfg.TLSKey == ""):
+		return bad("--tls-cert and --tls-key go together")
 	}
 	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return bad("--log-level %q: want debug, info, warn or error", *logLevel)

@@ -19,6 +19,9 @@ type connFlags struct {
 	token     string
 	user      string
 	password  string
+	tlsCA     string // --tls-ca and friends: TLS files for a tls:// broker
+	tlsCert   string
+	tlsKey    string
 	logFlags         // --log-level, --log-format (logflags.go)
 	metrics   string // --metrics, where registerMetrics was called
 }
@@ -30,6 +33,9 @@ func (c *connFlags) register(fs *flag.FlagSet, defaultProcesses int) {
 		defaultProcesses = v
 	}
 	fs.IntVar(&c.processes, "processes", defaultProcesses, "local worker processes; 0: remote workers only (env PROCPOOL_PROCESSES)")
+	fs.StringVar(&c.tlsCA, "tls-ca", os.Getenv("PROCPOOL_TLS_CA"), "PEM `file` of the CA to trust for a tls:// broker (env PROCPOOL_TLS_CA)")
+	fs.StringVar(&c.tlsCert, "tls-cert", os.Getenv("PROCPOOL_TLS_CERT"), "client certificate PEM `file`, for a broker that verifies clients (env PROCPOOL_TLS_CERT)")
+	fs.StringVar(&c.tlsKey, "tls-key", os.Getenv("PROCPOOL_TLS_KEY"), "client key PEM `file` (env PROCPOOL_TLS_KEY)")
 	c.token = os.Getenv("PROCPOOL_TOKEN") // secrets only from the environment or the URL
 	c.user, c.password = os.Getenv("PROCPOOL_USER"), os.Getenv("PROCPOOL_PASSWORD")
 	c.logFlags.register(fs)
@@ -54,6 +60,9 @@ func (c *connFlags) options() []pool.Option {
 		}
 		if c.user != "" {
 			opts = append(opts, pool.WithCredentials(c.user, c.password))
+		}
+		if c.tlsCA != "" || c.tlsCert != "" {
+			opts = append(opts, pool.WithTLS(c.tlsCA, c.tlsCert, c.tlsKey))
 		}
 	}
 	return opts

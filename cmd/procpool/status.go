@@ -144,6 +144,12 @@ func (c *connFlags) connect(timeout time.Duration) (*nats.Conn, error) {
 	if prefix := wire.InboxPrefix(c.user, c.url); prefix != "" {
 		opts = append(opts, nats.CustomInboxPrefix(prefix))
 	}
+	if c.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(c.tlsCA))
+	}
+	if c.tlsCert != "" {
+		opts = append(opts, nats.ClientCert(c.tlsCert, c.tlsKey))
+	}
 	nc, err := nats.Connect(c.url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", c.url, err)

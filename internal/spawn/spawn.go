@@ -22,10 +22,14 @@ const StatusFD = 3
 // ChildConfig travels to the child over stdin, as JSON, so that no secret
 // ever appears in argv or the environment.
 type ChildConfig struct {
-	URL              string        `json:"url"`
-	User             string        `json:"user,omitempty"`
-	Password         string        `json:"password,omitempty"`
-	Token            string        `json:"token,omitempty"`
+	URL      string `json:"url"`
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	Token    string `json:"token,omitempty"`
+	// TLS files (paths) for a tls:// broker: CA, client certificate and key.
+	TLSCA            string        `json:"tls_ca,omitempty"`
+	TLSCert          string        `json:"tls_cert,omitempty"`
+	TLSKey           string        `json:"tls_key,omitempty"`
 	Pool             string        `json:"pool"`
 	ID               string        `json:"id"`
 	MaxTasksPerChild int           `json:"max_tasks,omitempty"`
