@@ -42,8 +42,8 @@ for k, op, t in keys:
     print(f"| {k} | " + " | ".join(cells) + f" | {m:.2f}x | {op} {t}x | {'yes' if ok else 'NO'} |")
 sp = [g["cpu_speedup"] for g in go]
 print(f"| cpu_speedup (procpool; Python {', '.join(str(p['cpu_speedup']) for p in py)}) | " + " | ".join(f"{s:.2f}" for s in sp) + f" | {statistics.median(sp):.2f} | >= 1.8 | {'yes' if statistics.median(sp) >= 1.8 else 'NO'} |")
-for k, t in (("worker_rss_mb", 20), ("parent_rss_mb", 100)):
-    v = [g[k] for g in go]
+for k, t in (("worker_rss_mb", 20), ("worker_private_mb", 20), ("parent_rss_mb", 100)):
+    v = [g.get(k, float("nan")) for g in go]
     print(f"| {k} | " + " | ".join(f"{x:.1f} MB" for x in v) + f" | {statistics.median(v):.1f} MB | <= {t} MB | {'yes' if statistics.median(v) <= t else 'NO'} |")
 print(f"| nats_reqrep_per_s (raw ceiling) | " + " | ".join(f"{g['nats_reqrep_per_s']:,.0f}" for g in go) + " | | | |")
 PY

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -57,11 +56,6 @@ func runChild() int {
 		return ExitError
 	}
 	os.Unsetenv(spawn.EnvMarker) // programs a task starts are not workers
-	if os.Getenv("GOGC") == "" {
-		// A worker's heap is mostly in-flight messages: collect a little
-		// more often to keep its footprint small (BENCHMARKS.md: RSS).
-		debug.SetGCPercent(50)
-	}
 	status := os.NewFile(spawn.StatusFD, "procpool-status")
 	log := childLogger(cfg) // logging.go
 	if cfg.Once != nil {
