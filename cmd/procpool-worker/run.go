@@ -36,6 +36,7 @@ type options struct {
 	wait      time.Duration
 	check     bool
 	level     slog.Level
+	metrics   string // --metrics: address of the Prometheus endpoint (metrics.go)
 }
 
 // parse reads the flags; it returns the exit code to stop with when the
@@ -67,6 +68,7 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	logLevel := fs.String("log-level", envDefault("PROCPOOL_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env PROCPOOL_LOG_LEVEL)")
 	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "at start-up, keep retrying for this `duration` while the broker is unreachable or not ready")
 	fs.BoolVar(&o.check, "check", false, "only check that the broker answers (JetStream included) with these credentials, then exit 0 or 1; for container health checks")
+	fs.StringVar(&o.metrics, "metrics", os.Getenv("PROCPOOL_METRICS"), "serve the worker processes' Prometheus metrics on `host:port` at /metrics (env PROCPOOL_METRICS)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -142,6 +144,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.check {
 		return check(ctx, o, stdout, stderr)
 	}
+	stopMetrics, err := serveMetrics(o, log)
+	if err != nil {
+		log.Error("cannot serve metrics", "err", err)
+		return 1
+	}
+	defer stopMetrics()
 	return serve(ctx, o, log)
 }
 
