@@ -36,6 +36,7 @@ type options struct {
 	metricsAddr      string // WithMetrics (metrics.go)
 	workerLogLevel   string // WithWorkerLog (logging.go)
 	workerLogFormat  string
+	workerOutput     *workerOutput // WithWorkerOutputPrefix (output.go)
 }
 
 func defaultOptions() options {

@@ -148,6 +148,7 @@ func (p *Pool) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		p.prefixOutput() // output.go
 		sctx, cancel := context.WithTimeout(ctx, p.o.startTimeout)
 		defer cancel()
 		if err := p.sup.Start(sctx); err != nil {

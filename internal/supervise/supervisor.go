@@ -31,6 +31,7 @@ type Supervisor struct {
 	log   *slog.Logger
 	host  string
 	delay time.Duration // stop: SIGTERM, then SIGKILL after this long
+	out   *prefixer     // PrefixOutput (output.go); nil: children inherit stdout and stderr
 
 	stopping atomic.Bool
 	stopCh   chan struct{}
@@ -62,6 +63,7 @@ type child struct {
 	exited    chan struct{}
 	readyCh   chan struct{} // closed when it reports ready
 	statusEOF chan struct{} // closed when its status pipe is read to the end
+	output    *outputPipes  // its stdout and stderr, with PrefixOutput
 	initErr   atomic.Pointer[string]
 	planned   atomic.Bool // it announced a recycle or a timeout exit
 	exitCode  int
@@ -159,16 +161,33 @@ func (s *Supervisor) spawn(slot int) (*child, error) {
 	cmd.Stdin = stdin
 	cmd.Stdout = os.Stdout // a child's prints show where the parent's do, as in Python
 	cmd.Stderr = os.Stderr
+	var output *outputPipes
+	if s.out != nil {
+		if output, err = newOutputPipes(); err != nil {
+			statusR.Close()
+			stdinW.Close()
+			return nil, err
+		}
+		defer output.closeWrite()
+		cmd.Stdout, cmd.Stderr = output.w[0], output.w[1]
+	}
 	cmd.ExtraFiles = []*os.File{statusW}
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		statusR.Close()
 		stdinW.Close()
+		if output != nil {
+			output.closeAll()
+		}
 		return nil, fmt.Errorf("procpool: start worker: %w", err)
 	}
 	s.starts.Add(1)
 	c := &child{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), readyCh: make(chan struct{}), statusEOF: make(chan struct{})}
 	c.id = s.host + "-" + strconv.Itoa(c.pid)
+	if output != nil {
+		c.output = output
+		output.start(s.out, "[w "+c.id+"] ")
+	}
 	cfg := s.cfg
 	cfg.ID = c.id
 	// The secret goes over the pipe, never argv; write in the background in
@@ -241,6 +260,9 @@ loop:
 	select {
 	case <-c.statusEOF:
 	case <-time.After(2 * time.Second):
+	}
+	if c.output != nil {
+		c.output.wait(2 * time.Second) // its last lines, before it is reported gone
 	}
 	if !reported && c.ready.Load() {
 		reported, *first = true, false
