@@ -63,6 +63,15 @@ type Config struct {
 	// OnHardTimeout is called instead of os.Exit(ExitHardTimeout) when a
 	// task ignores its hard timeout. Default: exit the process.
 	OnHardTimeout func()
+	// LogLevel ("debug", "info", "warn", "error") and LogFormat ("text",
+	// "json") are the logging of the worker processes Run starts (see
+	// NewLogger). Default: info, text. Serve ignores them: it logs to Logger.
+	LogLevel, LogFormat string
+	// PrefixOutput makes the lines Run's worker processes write to stdout
+	// and stderr appear on this process's prefixed with the worker's id
+	// ("[w host-1234] "), whole lines. Default: they inherit stdout and
+	// stderr unchanged. Serve ignores it.
+	PrefixOutput bool
 
 	status io.Writer // the supervisor's status pipe, set by Main
 	ppid   int       // the supervisor's pid, set by Main: exit if it changes

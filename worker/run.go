@@ -3,7 +3,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,6 +40,9 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 	if cfg.Conn != nil || cfg.URL == "" {
 		return fmt.Errorf("%w: worker processes need Config.URL to dial", ErrInvalidConfig)
 	}
+	if _, err := NewLogger(io.Discard, cfg.LogLevel, cfg.LogFormat); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -51,10 +56,14 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 	defer nc.Close()
 	child := spawn.ChildConfig{URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
 		TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
-		Pool: cfg.Pool, MaxTasksPerChild: cfg.MaxTasksPerChild, AckWait: cfg.AckWait}
+		Pool: cfg.Pool, MaxTasksPerChild: cfg.MaxTasksPerChild, AckWait: cfg.AckWait,
+		LogLevel: cfg.LogLevel, LogFormat: cfg.LogFormat}
 	sup, err := supervise.New(processes, child, nc, log, 30*time.Second)
 	if err != nil {
 		return err
+	}
+	if cfg.PrefixOutput {
+		sup.PrefixOutput(os.Stdout, os.Stderr)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = sup.Start(startCtx)

@@ -65,7 +65,8 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.cfg.TLSCA, "tls-ca", os.Getenv("PROCPOOL_TLS_CA"), "PEM `file` of the CA to trust for a tls:// broker (env PROCPOOL_TLS_CA)")
 	fs.StringVar(&o.cfg.TLSCert, "tls-cert", os.Getenv("PROCPOOL_TLS_CERT"), "client certificate PEM `file`, for a broker that verifies clients (env PROCPOOL_TLS_CERT)")
 	fs.StringVar(&o.cfg.TLSKey, "tls-key", os.Getenv("PROCPOOL_TLS_KEY"), "client key PEM `file` (env PROCPOOL_TLS_KEY)")
-	logLevel := fs.String("log-level", envDefault("PROCPOOL_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env PROCPOOL_LOG_LEVEL)")
+	logLevel := fs.String("log-level", envDefault("PROCPOOL_LOG_LEVEL", "info"), "log `level` of this process and its worker processes: debug, info, warn or error (env PROCPOOL_LOG_LEVEL)")
+	fs.StringVar(&o.cfg.LogFormat, "log-format", envDefault("PROCPOOL_LOG_FORMAT", "text"), "log `format` of this process and its worker processes: text or json (env PROCPOOL_LOG_FORMAT)")
 	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "at start-up, keep retrying for this `duration` while the broker is unreachable or not ready")
 	fs.BoolVar(&o.check, "check", false, "only check that the broker answers (JetStream included) with these credentials, then exit 0 or 1; for container health checks")
 	fs.StringVar(&o.metrics, "metrics", os.Getenv("PROCPOOL_METRICS"), "serve the worker processes' Prometheus metrics on `host:port` at /metrics (env PROCPOOL_METRICS)")
@@ -100,6 +101,11 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	if err := o.level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return bad("--log-level %q: want debug, info, warn or error", *logLevel)
 	}
+	if o.cfg.LogFormat != "text" && o.cfg.LogFormat != "json" {
+		return bad("--log-format %q: want text or json", o.cfg.LogFormat)
+	}
+	o.cfg.LogLevel = *logLevel // for the worker processes too
+	o.cfg.PrefixOutput = true  // their lines on ours, prefixed with their id
 	// Secrets only from the environment (or the URL): never argv.
 	o.cfg.Token = os.Getenv("PROCPOOL_TOKEN")
 	o.cfg.User, o.cfg.Password = os.Getenv("PROCPOOL_USER"), os.Getenv("PROCPOOL_PASSWORD")
@@ -121,7 +127,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.level}))
+	log, err := worker.NewLogger(stderr, o.cfg.LogLevel, o.cfg.LogFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "procpool-worker:", err)
+		return 2
+	}
 	o.cfg.Logger = log
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -120,12 +120,15 @@ func (b *bench) record(key, name, unit string, vals []float64) {
 // rate runs fn repeats times and returns n/seconds for each run.
 func (b *bench) rate(n int, fn func() error) ([]float64, error) {
 	var out []float64
+	step, finish := stepBar(b.out, fmt.Sprintf("%d items x%d", n, b.repeats), b.repeats) // progressbar.go
+	defer finish()
 	for range b.repeats {
 		t0 := time.Now()
 		if err := fn(); err != nil {
 			return nil, err
 		}
 		out = append(out, float64(n)/time.Since(t0).Seconds())
+		step()
 	}
 	return out, nil
 }

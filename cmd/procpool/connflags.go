@@ -48,7 +48,8 @@ func (c *connFlags) registerMetrics(fs *flag.FlagSet) {
 
 // options turns the flags into pool options.
 func (c *connFlags) options() []pool.Option {
-	opts := []pool.Option{pool.WithProcesses(c.processes), pool.WithName(c.poolName)}
+	opts := []pool.Option{pool.WithProcesses(c.processes), pool.WithName(c.poolName),
+		pool.WithWorkerOutputPrefix()} // workers' prints and logs, prefixed with their id
 	opts = append(opts, c.logFlags.poolOptions()...)
 	if c.metrics != "" {
 		opts = append(opts, pool.WithMetrics(c.metrics))

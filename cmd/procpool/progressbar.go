@@ -13,8 +13,7 @@ import (
 // when out is a terminal; otherwise it returns no option. Call finish when
 // the call returns.
 func progressOptions(out io.Writer, desc string) (opts []pool.MapOption, finish func()) {
-	f, ok := out.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(out) {
 		return nil, func() {}
 	}
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(out), progressbar.OptionSetDescription(desc),
@@ -28,4 +27,22 @@ func progressOptions(out io.Writer, desc string) (opts []pool.MapOption, finish 
 		})}, func() {
 			_ = bar.Finish()
 		}
+}
+
+// isTerminal reports whether out is a terminal.
+func isTerminal(out io.Writer) bool {
+	f, ok := out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stepBar draws a bar of steps on out, only when out is a terminal, for a
+// long section made of steps (a benchmark's repeats): call step after each
+// and finish (which clears the bar) before printing anything else.
+func stepBar(out io.Writer, desc string, steps int) (step, finish func()) {
+	if !isTerminal(out) {
+		return func() {}, func() {}
+	}
+	bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(out), progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
+	return func() { _ = bar.Add(1) }, func() { _ = bar.Finish() }
 }
