@@ -161,12 +161,16 @@ func demoKill(ctx context.Context, say func(string, ...any), p *pool.Pool, cf *c
 		return nil
 	}
 	say("\nApplyAsync(sleep 2s), then SIGKILL the worker running it ...")
+	submitted := time.Now()
 	ar := pool.ApplyAsync(ctx, p, builtin.Sleep, 2*time.Second)
 	var victim int
 	err := waitFor(ctx, 10*time.Second, func() bool {
 		for _, w := range p.Workers() {
-			// Busy for a while: not a worker whose "done" is still on its way.
-			if w.Busy && w.Local && w.Task == "procpool.sleep" && time.Since(w.BusySince) > 200*time.Millisecond {
+			// Busy with this task: it took it after the submission (a worker
+			// whose previous sleep's "done" is still on its way took that
+			// one before), and has been at it for a while.
+			if w.Busy && w.Local && w.Task == "procpool.sleep" && w.BusySince.After(submitted) &&
+				time.Since(w.BusySince) > 200*time.Millisecond {
 				victim = w.PID
 				return true
 			}
