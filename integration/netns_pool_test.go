@@ -18,7 +18,7 @@ import (
 // every result is right (a worker killed mid-task included).
 func TestNetnsBrokerWorkersCaller(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("no ip(8) (iproute2) on this machine")
+		skipOutsideCI(t, "no ip(8) (iproute2) on this machine")
 	}
 	id := fmt.Sprintf("%04x", rand.IntN(1<<16))
 	ns := map[string]string{"broker": "pp-b-" + id, "worker": "pp-w-" + id, "caller": "pp-c-" + id}
