@@ -2,7 +2,6 @@ package supervise
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,40 +51,18 @@ func StartOnce(cfg spawn.ChildConfig) (*Once, error) {
 	if err != nil {
 		return nil, fmt.Errorf("procpool: cannot find own executable to spawn a process: %w", err)
 	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer statusW.Close()
-	stdin, stdinW, err := os.Pipe()
-	if err != nil {
-		statusR.Close()
-		return nil, err
-	}
-	defer stdin.Close()
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
-	cmd.Stdin = stdin
-	cmd.Stdout = os.Stdout // its prints show where the parent's do, as in Python
-	cmd.Stderr = os.Stderr
-	cmd.ExtraFiles = []*os.File{statusW}
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		statusR.Close()
-		stdinW.Close()
-		return nil, fmt.Errorf("procpool: start process: %w", err)
-	}
-	o := &Once{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{})}
+	var id func(int) string
 	if cfg.ID == "" {
 		host, _ := os.Hostname()
-		cfg.ID = host + "-" + strconv.Itoa(o.pid)
+		id = func(pid int) string { return host + "-" + strconv.Itoa(pid) }
 	}
-	// The secret goes over the pipe, never argv; write in the background in
-	// case the child dies before reading.
-	go func() {
-		_ = json.NewEncoder(stdinW).Encode(cfg)
-		stdinW.Close()
-	}()
+	// Its prints show where the parent's do, as in Python.
+	cp, _, err := startChild(exe, cfg, os.Stdout, os.Stderr, id)
+	if err != nil {
+		return nil, err
+	}
+	cmd, statusR := cp.cmd, cp.statusR
+	o := &Once{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{})}
 	statusEOF := make(chan struct{})
 	go func() {
 		defer close(statusEOF)

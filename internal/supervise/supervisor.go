@@ -2,9 +2,9 @@ package supervise
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -145,61 +145,36 @@ func (s *Supervisor) run(slot int) {
 }
 
 func (s *Supervisor) spawn(slot int) (*child, error) {
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer statusW.Close()
-	stdin, stdinW, err := os.Pipe()
-	if err != nil {
-		statusR.Close()
-		return nil, err
-	}
-	defer stdin.Close()
-	cmd := exec.Command(s.exe)
-	cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
-	cmd.Stdin = stdin
-	cmd.Stdout = os.Stdout // a child's prints show where the parent's do, as in Python
-	cmd.Stderr = os.Stderr
+	var stdout, stderr io.Writer = os.Stdout, os.Stderr // a child's prints show where the parent's do, as in Python
 	var output *outputPipes
 	if s.out != nil {
+		var err error
 		if output, err = newOutputPipes(); err != nil {
-			statusR.Close()
-			stdinW.Close()
 			return nil, err
 		}
 		defer output.closeWrite()
-		cmd.Stdout, cmd.Stderr = output.w[0], output.w[1]
+		stdout, stderr = output.w[0], output.w[1]
 	}
-	cmd.ExtraFiles = []*os.File{statusW}
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		statusR.Close()
-		stdinW.Close()
+	id := func(pid int) string { return s.host + "-" + strconv.Itoa(pid) }
+	cp, cfg, err := startChild(s.exe, s.cfg, stdout, stderr, id)
+	if err != nil {
 		if output != nil {
 			output.closeAll()
 		}
-		return nil, fmt.Errorf("procpool: start worker: %w", err)
+		return nil, err
 	}
 	s.starts.Add(1)
+	cmd := cp.cmd
 	c := &child{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), readyCh: make(chan struct{}), statusEOF: make(chan struct{})}
-	c.id = s.host + "-" + strconv.Itoa(c.pid)
+	c.id = cfg.ID
 	if output != nil {
 		c.output = output
 		output.start(s.out, "[w "+c.id+"] ")
 	}
-	cfg := s.cfg
-	cfg.ID = c.id
-	// The secret goes over the pipe, never argv; write in the background in
-	// case the child dies before reading.
-	go func() {
-		_ = json.NewEncoder(stdinW).Encode(cfg)
-		stdinW.Close()
-	}()
 	s.mu.Lock()
 	s.procs[slot] = c
 	s.mu.Unlock()
-	go s.readStatus(c, statusR)
+	go s.readStatus(c, cp.statusR)
 	return c, nil
 }
 
