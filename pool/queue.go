@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,7 @@ type Queue[T any] struct {
 	pk   *packer // unbounded queues: puts are packed
 	pull *puller
 	cur  *cursor // the message Get is taking items from
+	acks *ackConfirms
 	// staleAfter: an opened message not touched for this long may have
 	// been redelivered to another getter; its remaining items are dropped.
 	staleAfter time.Duration
@@ -149,6 +151,11 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Qu
 	ackWait := cons.CachedInfo().Config.AckWait
 	q.staleAfter = ackWait / 2
 	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, q.staleAfter, true)
+	if q.acks, err = newAckConfirms(nc); err != nil {
+		q.pull.close()
+		q.pub.close()
+		return nil, fmt.Errorf("pool: queue %q: %w", name, err)
+	}
 	return q, nil
 }
 
@@ -359,7 +366,7 @@ func (q *Queue[T]) takeLocked() (data []byte, ok bool, err error) {
 	if last {
 		m := c.msg
 		c.reset()
-		if err := q.nc.Publish(m.Reply, ackAck); err != nil {
+		if err := q.acks.ack(m.Reply); err != nil {
 			return nil, true, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
 		}
 		return data, true, nil
@@ -411,6 +418,9 @@ func (q *Queue[T]) Len(ctx context.Context) (int, error) {
 	if err := q.pk.flush(ctx); err != nil {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
 	}
+	if err := q.acks.wait(ctx); err != nil {
+		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+	}
 	s, err := q.js.Stream(ctx, q.stream)
 	if err != nil {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
@@ -453,6 +463,7 @@ func (q *Queue[T]) Close() error {
 			q.cur.unlock()
 		}
 		q.pub.close()
+		q.acks.close()
 		if err != nil {
 			q.closeErr = fmt.Errorf("pool: queue %q: close: %w", q.name, err)
 		}
@@ -511,8 +522,9 @@ func validName(kind, name string) error {
 type publisher struct {
 	js jetstream.JetStream
 
-	mu  sync.Mutex // serialises publishers so items stay in order
-	err atomic.Pointer[error]
+	mu    sync.Mutex // serialises publishers so items stay in order
+	err   atomic.Pointer[error]
+	async atomic.Bool // PublishMsgAsync was called
 }
 
 func newPublisher(nc *nats.Conn, window int) (*publisher, error) {
@@ -548,6 +560,7 @@ func (p *publisher) publish(ctx context.Context, m *nats.Msg) error {
 	if err := p.takeErr(); err != nil {
 		return err
 	}
+	p.async.Store(true)
 	for {
 		_, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(stallPoll))
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
@@ -582,7 +595,20 @@ func (p *publisher) flush(ctx context.Context) error {
 	return p.takeErr()
 }
 
-func (p *publisher) close() { p.js.CleanupPublisher() }
+// close releases the asynchronous publisher's reply subscription.
+func (p *publisher) close() {
+	if p.async.Load() {
+		// nats.go (v1.55) starts a goroutine with the first asynchronous
+		// publish that reads the publisher's status channel once it runs;
+		// CleanupPublisher sets that channel to nil, and a goroutine that
+		// had not run yet then waits on nil forever. Let it run first.
+		for range 10 {
+			runtime.Gosched()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.js.CleanupPublisher()
+}
 
 var (
 	ackAck  = []byte("+ACK")
