@@ -51,6 +51,11 @@ func TestRemoteOnlyPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWhos(t, whos, 100)
+	for _, w := range whos {
+		if w.GOMAXPROCS != 1 {
+			t.Fatalf("worker %s ran with GOMAXPROCS %d; procpool-worker's default is 1", w.ID, w.GOMAXPROCS)
+		}
+	}
 	by := whoCount(whos)
 	t.Logf("results by supervisor pid: %s", describe(by))
 	if by[os.Getpid()] != 0 {

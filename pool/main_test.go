@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ var (
 	})
 	whoami = worker.Register("test.whoami", func(ctx context.Context, _ struct{}) (worker.Info, error) {
 		return worker.Current(ctx), nil
+	})
+	gomaxprocs = worker.Register("test.gomaxprocs", func(ctx context.Context, _ struct{}) (int, error) {
+		return runtime.GOMAXPROCS(0), nil
 	})
 	raw = worker.Register("test.raw", func(ctx context.Context, b []byte) ([]byte, error) {
 		out := make([]byte, len(b))

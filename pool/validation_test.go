@@ -24,6 +24,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"negative timeout", pool.WithTaskTimeout(-time.Second)},
 		{"sub-millisecond timeout", pool.WithTaskTimeout(time.Microsecond)},
 		{"negative max tasks", pool.WithMaxTasksPerChild(-1)},
+		{"zero worker GOMAXPROCS", pool.WithWorkerGOMAXPROCS(0)},
+		{"worker GOMAXPROCS below -1", pool.WithWorkerGOMAXPROCS(-2)},
 		{"bad name", pool.WithName("has space")},
 		{"empty name", pool.WithName("")},
 		{"nil logger", pool.WithLogger(nil)},

@@ -37,6 +37,14 @@ type Config struct {
 	ID string
 	// Registry holds the tasks to serve. Default: DefaultRegistry().
 	Registry *Registry
+	// GOMAXPROCS is how many threads may run Go code at once in each
+	// worker process that Run starts (it does not touch the process that
+	// calls Serve). Default 0 means 1: Run starts one process per CPU, each
+	// meant to keep one CPU busy, as a Python worker does; a worker with
+	// all the CPUs to itself only spins threads that steal them from its
+	// siblings. Tasks that run goroutines in parallel want more; -1 keeps
+	// Go's default (the GOMAXPROCS environment variable or the CPU count).
+	GOMAXPROCS int
 	// MaxTasksPerChild makes Serve return nil after executing that many
 	// tasks (Python's maxtasksperchild). Default 0: no limit.
 	MaxTasksPerChild int
@@ -114,6 +122,9 @@ func (c *Config) setDefaults() error {
 	}
 	if err := wire.ValidPoolName(c.Pool); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	if c.GOMAXPROCS < -1 {
+		return fmt.Errorf("%w: GOMAXPROCS %d: want -1 (Go's default), 0 (1) or more", ErrInvalidConfig, c.GOMAXPROCS)
 	}
 	if c.MaxTasksPerChild < 0 || c.AckWait < 0 || c.GiveBackAfter < 0 || c.HardTimeoutGrace < 0 {
 		return fmt.Errorf("%w: negative setting", ErrInvalidConfig)

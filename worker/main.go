@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	goruntime "runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -56,6 +57,9 @@ func runChild() int {
 		return ExitError
 	}
 	os.Unsetenv(spawn.EnvMarker) // programs a task starts are not workers
+	if cfg.GOMAXPROCS > 0 {
+		goruntime.GOMAXPROCS(cfg.GOMAXPROCS)
+	}
 	status := os.NewFile(spawn.StatusFD, "procpool-status")
 	log := childLogger(cfg) // logging.go
 	if cfg.Once != nil {

@@ -110,6 +110,7 @@ func TestServeValidatesConfig(t *testing.T) {
 		{"bad pool", Config{URL: "nats://127.0.0.1:1", Pool: "a.b"}},
 		{"negative max tasks", Config{URL: "nats://127.0.0.1:1", MaxTasksPerChild: -1}},
 		{"negative ack wait", Config{URL: "nats://127.0.0.1:1", AckWait: -1}},
+		{"GOMAXPROCS below -1", Config{URL: "nats://127.0.0.1:1", GOMAXPROCS: -2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := Serve(ctx, tc.cfg); !errors.Is(err, ErrInvalidConfig) {

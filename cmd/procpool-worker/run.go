@@ -62,6 +62,7 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.cfg.Pool, "pool", envDefault("PROCPOOL_POOL", "default"), "pool `name` to serve (env PROCPOOL_POOL)")
 	fs.IntVar(&o.processes, "processes", defProcs, "worker processes to supervise; 0: serve in this process (env PROCPOOL_PROCESSES)")
 	fs.IntVar(&o.cfg.MaxTasksPerChild, "max-tasks-per-child", 0, "replace a worker process after it ran `n` tasks; 0: never")
+	fs.IntVar(&o.cfg.GOMAXPROCS, "gomaxprocs", 1, "threads running Go code at once in each worker process (`n`); -1: Go's default, the CPU count")
 	fs.StringVar(&o.cfg.TLSCA, "tls-ca", os.Getenv("PROCPOOL_TLS_CA"), "PEM `file` of the CA to trust for a tls:// broker (env PROCPOOL_TLS_CA)")
 	fs.StringVar(&o.cfg.TLSCert, "tls-cert", os.Getenv("PROCPOOL_TLS_CERT"), "client certificate PEM `file`, for a broker that verifies clients (env PROCPOOL_TLS_CERT)")
 	fs.StringVar(&o.cfg.TLSKey, "tls-key", os.Getenv("PROCPOOL_TLS_KEY"), "client key PEM `file` (env PROCPOOL_TLS_KEY)")
@@ -93,6 +94,8 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 		return bad("--processes %d: negative", o.processes)
 	case o.cfg.MaxTasksPerChild < 0:
 		return bad("--max-tasks-per-child %d: negative", o.cfg.MaxTasksPerChild)
+	case o.cfg.GOMAXPROCS == 0 || o.cfg.GOMAXPROCS < -1:
+		return bad("--gomaxprocs %d: want 1 or more, or -1 for Go's default", o.cfg.GOMAXPROCS)
 	case o.wait < 0:
 		return bad("--wait %s: negative", o.wait)
 	case (o.cfg.TLSCert == "") != (o.cfg.TLSKey == ""):

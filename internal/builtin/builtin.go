@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -23,11 +24,13 @@ type Who struct {
 	PPID    int    `json:"ppid"`
 	Host    string `json:"host"`
 	Attempt int    `json:"attempt"`
+	// GOMAXPROCS of the worker process that ran the task.
+	GOMAXPROCS int `json:"gomaxprocs"`
 }
 
 func who(ctx context.Context) Who {
 	i := worker.Current(ctx)
-	return Who{ID: i.WorkerID, PID: i.PID, PPID: i.PPID, Host: i.Host, Attempt: i.Attempt}
+	return Who{ID: i.WorkerID, PID: i.PID, PPID: i.PPID, Host: i.Host, Attempt: i.Attempt, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 }
 
 // CrashArg asks the crash-once task to kill its own worker on its first

@@ -39,6 +39,8 @@ type ChildConfig struct {
 	// so a connection lost for good means the parent is gone: exit.
 	ExitOnDisconnect bool   `json:"exit_on_disconnect,omitempty"`
 	LogFormat        string `json:"log_format,omitempty"` // "text" (default) or "json"
+	// GOMAXPROCS, when above 0, is set in the child before it serves.
+	GOMAXPROCS int `json:"gomaxprocs,omitempty"`
 	// Once, when set, makes the child a one-shot process (pool.Start):
 	// it runs this one call, writes its result on the status pipe, and
 	// exits, instead of serving the pool's task stream.

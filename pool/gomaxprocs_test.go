@@ -1,0 +1,41 @@
+package pool_test
+
+import (
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/procpool/procpool/pool"
+)
+
+// Worker processes run Go code on one thread each unless told otherwise:
+// the pool starts one per CPU.
+func TestWorkerGOMAXPROCS(t *testing.T) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Fatal("GOMAXPROCS is set in the environment: the -1 case below needs Go's own default")
+	}
+	for _, tc := range []struct {
+		name string
+		opts []pool.Option
+		want int
+	}{
+		{"default", nil, 1},
+		{"three", []pool.Option{pool.WithWorkerGOMAXPROCS(3)}, 3},
+		{"Go's default", []pool.Option{pool.WithWorkerGOMAXPROCS(-1)}, runtime.GOMAXPROCS(0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPool(t, append(tc.opts, pool.WithProcesses(2))...)
+			ctx := testCtx(t, 20*time.Second)
+			for range 4 {
+				got, err := pool.Apply(ctx, p, gomaxprocs, struct{}{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != tc.want {
+					t.Fatalf("a worker runs with GOMAXPROCS %d, want %d", got, tc.want)
+				}
+			}
+		})
+	}
+}
