@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"sync"
@@ -91,34 +92,27 @@ func newMapCall(p *Pool, name string, window int) *mapCall {
 }
 
 // submit queues one chunk, waiting for a window slot while ctx lives.
-func (m *mapCall) submit(ctx context.Context, index, first int, payloads [][]byte) error {
+func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) error {
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	size := 16
-	for _, pl := range payloads {
-		if err := m.p.fits(m.name, len(pl)); err != nil {
-			<-m.slots
-			return err
-		}
-		size += len(pl) + 4
-	}
+	size := 16 + len(c.buf)
 	if limit := m.p.d.maxPayload - msgHeadroom; size > limit {
 		// Every item fits, the chunk does not: say so rather than let the
 		// publish fail later with a less useful error.
 		<-m.slots
 		return fmt.Errorf("%w: chunk %d of %s (%d items) is %d bytes; the broker's limit is %d: use a smaller WithChunksize",
-			ErrTooLarge, index, m.name, len(payloads), size, limit)
+			ErrTooLarge, index, m.name, c.n, size, limit)
 	}
 	var seq uint64
 	seq = m.p.d.add(m.call, func(r *wire.Result, src *source) {
-		out := chunkOutcome{index: index, first: first, n: len(payloads), items: r.Items}
+		out := chunkOutcome{index: index, first: first, n: c.n, items: r.Items}
 		if r.Err != nil {
 			out.err = resultError(m.name, r, src, first)
-		} else if len(r.Items) != len(payloads) {
-			out.err = fmt.Errorf("pool: task %s: %d results for %d items", m.name, len(r.Items), len(payloads))
+		} else if len(r.Items) != c.n {
+			out.err = fmt.Errorf("pool: task %s: %d results for %d items", m.name, len(r.Items), c.n)
 		}
 		m.mu.Lock()
 		delete(m.seqs, seq)
@@ -133,7 +127,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, payloads [][]byt
 	m.seqs[seq] = struct{}{}
 	m.mu.Unlock()
 	err := m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size,
-		task: wire.Task{Seq: seq, Items: payloads}})
+		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}})
 	if err != nil {
 		m.p.d.forget(seq)
 		m.mu.Lock()
@@ -189,27 +183,39 @@ func (m *mapCall) wait(ctx context.Context) error {
 	}
 }
 
-// encodeChunk encodes items for one task, into one buffer.
-func encodeChunk[A any](name string, items []A) ([][]byte, error) {
-	var buf []byte
-	ends := make([]int, len(items))
+// encodedChunk is one task's items in wire form (wire.Task.Encoded).
+type encodedChunk struct {
+	buf []byte
+	n   int
+}
+
+// encodeChunk encodes items for one task straight into their wire form,
+// in one buffer sized after the first item; each must fit in a message.
+func encodeChunk[A any](p *Pool, name string, items []A) (encodedChunk, error) {
+	var buf, item []byte
 	for i, it := range items {
 		var err error
-		if buf, err = wire.AppendEncode(buf, it); err != nil {
-			return nil, fmt.Errorf("%w: %s item %d: %w", ErrInvalidArgument, name, i, err)
+		if item, err = wire.AppendEncode(item[:0], it); err != nil {
+			return encodedChunk{}, fmt.Errorf("%w: %s item %d: %w", ErrInvalidArgument, name, i, err)
 		}
-		ends[i] = len(buf)
+		if err := p.fits(name, len(item)); err != nil {
+			return encodedChunk{}, err
+		}
+		if buf == nil {
+			// Items of a chunk tend to be alike: room for all of them at
+			// the first one's size, and a quarter more, in one allocation.
+			per := len(item) + binary.MaxVarintLen32
+			buf = make([]byte, 0, min(per*len(items)*5/4, maxTaskPackBytes))
+		}
+		buf = wire.AppendItem(buf, item)
 	}
-	out := make([][]byte, len(items))
-	start := 0
-	for i, end := range ends {
-		out[i] = buf[start:end:end]
-		start = end
-	}
-	return out, nil
+	return encodedChunk{buf: buf, n: len(items)}, nil
 }
 
 func decodeInto[R any](dst []R, items [][]byte, name string, first int) error {
+	if strs, ok := any(dst).([]string); ok && wire.DecodePlainStrings(strs, items) {
+		return nil // the common case of string results, in one allocation
+	}
 	for k, b := range items {
 		v, err := wire.Decode[R](b)
 		if err != nil {
@@ -262,9 +268,9 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 		for c := range nchunks {
 			first := c * o.chunksize
 			chunk := items[first:min(first+o.chunksize, len(items))]
-			payloads, err := encodeChunk(t.Name(), chunk)
+			enc, err := encodeChunk(p, t.Name(), chunk)
 			if err == nil {
-				err = m.submit(ctx, c, first, payloads)
+				err = m.submit(ctx, c, first, enc)
 			}
 			if err != nil {
 				feedErr <- err
@@ -357,9 +363,9 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 		wg.Go(func() {
 			n, chunk, first := 0, make([]A, 0, o.chunksize), 0
 			flush := func() bool {
-				payloads, err := encodeChunk(t.Name(), chunk)
+				enc, err := encodeChunk(p, t.Name(), chunk)
 				if err == nil {
-					err = m.submit(ctx, n, first, payloads)
+					err = m.submit(ctx, n, first, enc)
 				}
 				if err != nil {
 					mu.Lock()

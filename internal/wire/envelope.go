@@ -30,6 +30,11 @@ var ErrMalformed = errors.New("wire: malformed envelope")
 type Task struct {
 	Seq   uint64
 	Items [][]byte
+	// Encoded, used when Items is nil, holds NItems items already in wire
+	// form (each appended with AppendItem): a caller that encodes a large
+	// chunk straight into it spares a slice per item and a copy.
+	Encoded []byte
+	NItems  int
 }
 
 // TaskMsg is the body of one task message.
@@ -70,6 +75,10 @@ func AppendTaskMsg(b []byte, m *TaskMsg) []byte {
 // AppendTask appends one task's encoding (without the message header).
 func AppendTask(b []byte, t *Task) []byte {
 	b = binary.AppendUvarint(b, t.Seq)
+	if t.Items == nil && t.NItems > 0 {
+		b = binary.AppendUvarint(b, uint64(t.NItems))
+		return append(b, t.Encoded...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(t.Items)))
 	for _, it := range t.Items {
 		b = appendBytes(b, it)
@@ -163,7 +172,8 @@ func AppendResultOK(b []byte, seq uint64, attempt, nitems int) []byte {
 	return binary.AppendUvarint(b, uint64(nitems))
 }
 
-// AppendItem appends one item of a result started with AppendResultOK.
+// AppendItem appends one item in wire form: of a result started with
+// AppendResultOK, or of a task's Encoded items.
 func AppendItem(b, item []byte) []byte { return appendBytes(b, item) }
 
 // AppendResult appends one result's encoding.

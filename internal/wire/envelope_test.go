@@ -143,6 +143,30 @@ func TestIncrementalResultEncoding(t *testing.T) {
 	}
 }
 
+// A task whose items come pre-encoded (Task.Encoded) is written exactly as
+// the same task with Items, and decodes to it.
+func TestTaskEncodedItems(t *testing.T) {
+	items := [][]byte{[]byte(`"a"`), {}, bytes.Repeat([]byte("z"), 300)}
+	var enc []byte
+	for _, it := range items {
+		enc = AppendItem(enc, it)
+	}
+	want := AppendTask(nil, &Task{Seq: 7, Items: items})
+	got := AppendTask(nil, &Task{Seq: 7, Encoded: enc, NItems: len(items)})
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Encoded %x, Items %x", got, want)
+	}
+	m, err := DecodeTaskMsg(TaskMsgHeader(nil, 1, 1))
+	_ = m
+	if err == nil {
+		t.Fatal("a header promising one task and holding none decoded")
+	}
+	m, err = DecodeTaskMsg(append(TaskMsgHeader(nil, 1, 1), got...))
+	if err != nil || len(m.Tasks) != 1 || len(m.Tasks[0].Items) != 3 || !bytes.Equal(m.Tasks[0].Items[2], items[2]) {
+		t.Fatalf("decoded %+v, %v", m, err)
+	}
+}
+
 // Decoding into a reused TaskMsg gives what a fresh decode gives.
 func TestDecodeTaskMsgInto(t *testing.T) {
 	var m TaskMsg

@@ -184,3 +184,29 @@ func normResult(m *ResultMsg) *ResultMsg {
 	}
 	return m
 }
+
+// DecodePlainStrings either decodes every item as Decode[string] would, or
+// declines and leaves dst alone.
+func FuzzDecodePlainStrings(f *testing.F) {
+	f.Add([]byte(`"a"`), []byte(`"bc"`), []byte(`""`))
+	f.Add([]byte(`"a\n"`), []byte(`"x"`), []byte(`"y"`))
+	f.Add([]byte(`"<"`), []byte(`1`), []byte(`"é"`))
+	f.Fuzz(func(t *testing.T, a, b, c []byte) {
+		items := [][]byte{a, b, c}
+		dst := []string{"keep", "keep", "keep"}
+		if !DecodePlainStrings(dst, items) {
+			for _, s := range dst {
+				if s != "keep" {
+					t.Fatalf("declined but wrote %q", dst)
+				}
+			}
+			return
+		}
+		for i, it := range items {
+			want, err := Decode[string](it)
+			if err != nil || dst[i] != want {
+				t.Fatalf("item %q: got %q, Decode gives %q, %v", it, dst[i], want, err)
+			}
+		}
+	})
+}
