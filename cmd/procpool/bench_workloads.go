@@ -275,6 +275,9 @@ func (b *bench) raw(ctx context.Context) error {
 		vals = append(vals, float64(n)/time.Since(t0).Seconds())
 	}
 	b.record("nats_reqrep_per_s", fmt.Sprintf("raw NATS request/reply, 1024 in flight, %d", n), "req/s", vals)
+	if err := b.floors(ctx); err != nil { // bench_floor.go
+		return err
+	}
 	for _, r := range b.results {
 		if r.key == "apply_async_tasks_per_s" || r.key == "map_chunk1_items_per_s" {
 			fmt.Fprintf(b.out, "  %-52s %14.2f x of raw request/reply\n", r.key, r.median()/benchResult{vals: vals}.median())
