@@ -7,12 +7,16 @@
 #
 #   scripts/bench-vs-python.sh            # from the repository root
 #   RUNS=3 ANCHOR=../shared/bench/py_anchor.py scripts/bench-vs-python.sh
+#   CGO_ENABLED=1 scripts/bench-vs-python.sh   # procpool linked with libc
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-2}
 ANCHOR=${ANCHOR:-../shared/bench/py_anchor.py}
 out=$(mktemp -d)
-go build -o "$out/procpool" ./cmd/procpool
+# Built as deploy/build.sh builds the shipped binaries: static, pure Go.
+# CGO_ENABLED=1 links libc, whose pages add ~1-1.5 MB to each worker's RSS.
+CGO_ENABLED=${CGO_ENABLED:-0} go build -trimpath -ldflags='-s -w' -o "$out/procpool" ./cmd/procpool
+echo "--- procpool built with CGO_ENABLED=${CGO_ENABLED:-0}" >&2
 for i in $(seq "$RUNS"); do
   echo "--- run $i: procpool bench" >&2
   "$out/procpool" bench --json > "$out/go$i.txt"
@@ -46,5 +50,11 @@ for k, t in (("worker_rss_mb", 20), ("worker_private_mb", 20), ("parent_rss_mb",
     v = [g.get(k, float("nan")) for g in go]
     print(f"| {k} | " + " | ".join(f"{x:.1f} MB" for x in v) + f" | {statistics.median(v):.1f} MB | <= {t} MB | {'yes' if statistics.median(v) <= t else 'NO'} |")
 print(f"| nats_reqrep_per_s (raw ceiling) | " + " | ".join(f"{g['nats_reqrep_per_s']:,.0f}" for g in go) + " | | | |")
+# The floors under apply(), same runs: core NATS and JetStream round trips to
+# a responder process, next to Python's apply() figures.
+for k, pk in (("nats_reqrep_p50_us", "apply_p50_us"), ("nats_reqrep_p99_us", "apply_p99_us"),
+              ("jetstream_rtt_p50_us", "apply_p50_us"), ("jetstream_rtt_p99_us", "apply_p99_us")):
+    if all(k in g for g in go):
+        print(f"| {k} (floor; vs Python {pk}) | " + " | ".join(f"{g[k]:,.1f} / {p[pk]:,.1f} = {g[k]/p[pk]:.2f}x" for g, p in zip(go, py)) + " | | | |")
 PY
 echo "raw outputs: $out" >&2
