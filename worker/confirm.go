@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
@@ -180,16 +181,29 @@ func (c *confirmer) sweep() {
 	}
 }
 
-// close waits up to wait for outstanding receipts, then NAKs the task
-// messages still without them so that another worker runs them again.
-func (c *confirmer) close(wait time.Duration) {
-	deadline := time.Now().Add(wait)
+// stopReceiptWait bounds close's wait once the worker is asked to stop.
+const stopReceiptWait = 2 * time.Second
+
+// close waits up to wait for outstanding receipts (stopReceiptWait once
+// ctx ends), then NAKs the task messages still without them so that
+// another worker runs them again.
+func (c *confirmer) close(ctx context.Context, wait time.Duration) {
+	start := time.Now()
+	every := max(c.rt.cfg.AckWait/5, 50*time.Millisecond)
+	lastSweep := start
 	for {
 		c.mu.Lock()
 		n := len(c.sent)
 		c.mu.Unlock()
-		if n == 0 || time.Now().After(deadline) || c.rt.nc.IsClosed() {
+		waited := time.Since(start)
+		if n == 0 || waited >= wait || c.rt.nc.IsClosed() || ctx.Err() != nil && waited >= stopReceiptWait {
 			break
+		}
+		if time.Since(lastSweep) >= every {
+			// A long wait must not let JetStream redeliver the task
+			// messages meanwhile, and lost results go again.
+			c.sweep()
+			lastSweep = time.Now()
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

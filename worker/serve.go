@@ -122,7 +122,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if rt.confirms, err = newConfirmer(rt); err != nil {
 		return fmt.Errorf("worker: subscribe: %w", err)
 	}
-	defer rt.confirms.close(2 * time.Second)
+	defer func() { rt.confirms.close(ctx, rt.receiptWait(ctx)) }()
 	// Discovery and control: nats micro ls|info|stats procpool.
 	svc, err := rt.addService()
 	if err != nil {
@@ -245,6 +245,18 @@ func (rt *runtime) drain(sub *nats.Subscription) chan struct{} {
 		_ = rt.nc.FlushTimeout(2 * time.Second)
 	}()
 	return done
+}
+
+// receiptWait is how long a stopping worker waits for its callers' receipts
+// before it NAKs the task messages they settle, to run again elsewhere. A
+// worker recycled after MaxTasksPerChild is healthy and nobody is waiting
+// for it to go: it waits out a slow caller (a loaded machine) rather than
+// have the work done twice. One asked to stop waits stopReceiptWait.
+func (rt *runtime) receiptWait(ctx context.Context) time.Duration {
+	if rt.recycleDue() && ctx.Err() == nil {
+		return 30 * time.Second
+	}
+	return stopReceiptWait
 }
 
 // maxReconnects is unlimited, except for a child of a pool with an embedded
