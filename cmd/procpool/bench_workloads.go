@@ -182,7 +182,15 @@ func (b *bench) cpu(ctx context.Context) error {
 		}
 		n *= 2
 	}
-	n = int(float64(n) * (20 * time.Millisecond).Seconds() / one.Seconds())
+	// CountPrimes grows faster than linearly: refine n until one call
+	// takes ~20ms, as py_anchor.py's linear loop does after one scaling.
+	for range 4 {
+		n = max(int(float64(n)*(20*time.Millisecond).Seconds()/one.Seconds()), 1)
+		t0 := time.Now()
+		builtin.CountPrimes(n)
+		one = time.Since(t0)
+	}
+	b.record("", fmt.Sprintf("single CountPrimes(%d) in-process", n), "ms", []float64{float64(one.Microseconds()) / 1000})
 	tasks := slices.Repeat([]int{n}, 40)
 	walls := map[int][]float64{}
 	for _, procs := range []int{1, 2} {
