@@ -71,3 +71,27 @@ func BenchmarkCodecString(b *testing.B) {
 		_, _ = Decode[string](e)
 	}
 }
+
+// A chunk of 12,500 string results (Python's default chunk for 100,000
+// items on 2 workers), decoded one by one and in one allocation.
+func BenchmarkDecodeStringChunk(b *testing.B) {
+	items := make([][]byte, 12500)
+	for i := range items {
+		items[i], _ = Encode("ITEM-" + string(rune('a'+i%26)) + "-ABC")
+	}
+	dst := make([]string, len(items))
+	b.Run("each", func(b *testing.B) {
+		for b.Loop() {
+			for i, it := range items {
+				dst[i], _ = Decode[string](it)
+			}
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		for b.Loop() {
+			if !DecodePlainStrings(dst, items) {
+				b.Fatal("declined")
+			}
+		}
+	})
+}
