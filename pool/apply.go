@@ -103,7 +103,7 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 		return a
 	}
 	name := t.Name()
-	seq := p.d.add(0, func(r *wire.Result, src *source) {
+	seq := p.d.add(0, name, func(r *wire.Result, src *source) {
 		if r.Err != nil {
 			a.set(zero, resultError(name, r, src, 0))
 			return

@@ -44,6 +44,7 @@ type submission struct {
 // the pool's inbox back to whoever waits for them.
 type dispatcher struct {
 	nc          *nats.Conn
+	times       *taskTimes // how long each task runs, for packing
 	js          jetstream.JetStream
 	subj        wire.Subjects
 	inbox       string
@@ -72,13 +73,14 @@ type dispatcher struct {
 
 type waiter struct {
 	call  uint64
+	name  string // the task's, for its execution time
 	done  completion
 	start time.Time // when it was submitted, for the duration histogram
 }
 
 func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, error) {
 	d := &dispatcher{
-		nc: nc, subj: subj, receipts: newReceipter(nc),
+		nc: nc, subj: subj, receipts: newReceipter(nc), times: newTaskTimes(),
 		maxAttempts: strconv.Itoa(o.maxAttempts),
 		maxPayload:  int(nc.MaxPayload()),
 		callerID:    nats.NewInbox()[len("_INBOX."):],
@@ -124,10 +126,10 @@ func (d *dispatcher) close() {
 func (d *dispatcher) newCall() uint64 { return d.callSeq.Add(1) }
 
 // add registers a waiter for a new task and returns the task's sequence.
-func (d *dispatcher) add(call uint64, done completion) uint64 {
+func (d *dispatcher) add(call uint64, name string, done completion) uint64 {
 	seq := d.seq.Add(1)
 	d.mu.Lock()
-	d.pending[seq] = &waiter{call: call, done: done, start: time.Now()}
+	d.pending[seq] = &waiter{call: call, name: name, done: done, start: time.Now()}
 	d.mu.Unlock()
 	return seq
 }
@@ -209,6 +211,7 @@ func (d *dispatcher) route(m *nats.Msg) {
 		return // not from a worker of ours; nothing to deliver
 	}
 	src := &source{worker: rm.Worker, pid: rm.PID, host: rm.Host}
+	took := m.Header.Get(wire.HdrTaskMicros)
 	for i := range rm.Results {
 		r := &rm.Results[i]
 		d.mu.Lock()
@@ -220,6 +223,9 @@ func (d *dispatcher) route(m *nats.Msg) {
 		if w == nil {
 			d.dups.Add(1)
 			continue
+		}
+		if took != "" && i == 0 {
+			d.times.observe(w.name, took) // tasktimes.go
 		}
 		d.ctr.result(r, w.start)
 		w.done(r, src)
@@ -267,7 +273,7 @@ func (d *dispatcher) publishLoop() {
 		for more := true; more; {
 			k := [2]string{s.name, strconv.FormatUint(s.call, 10)}
 			b := open[k]
-			if b != nil && (len(b.subs) >= maxTasksPerMsg || b.size+s.size > limit) {
+			if b != nil && (len(b.subs) >= d.times.packLimit(s.name) || b.size+s.size > limit) {
 				flush(k)
 				b = nil
 			}
@@ -295,6 +301,7 @@ func (d *dispatcher) publishLoop() {
 
 // publish sends one task message.
 func (d *dispatcher) publish(subs []submission) {
+	d.ctr.messages.Add(1)
 	body := wire.TaskMsgHeader(make([]byte, 0, 64+subs[0].size*len(subs)), subs[0].call, len(subs))
 	for i := range subs {
 		body = wire.AppendTask(body, &subs[i].task)

@@ -107,7 +107,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 			ErrTooLarge, index, m.name, c.n, size, limit)
 	}
 	var seq uint64
-	seq = m.p.d.add(m.call, func(r *wire.Result, src *source) {
+	seq = m.p.d.add(m.call, m.name, func(r *wire.Result, src *source) {
 		out := chunkOutcome{index: index, first: first, n: c.n, items: r.Items}
 		if r.Err != nil {
 			out.err = resultError(m.name, r, src, first)

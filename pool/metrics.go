@@ -13,6 +13,7 @@ import (
 // happen; Collector exports them.
 type counters struct {
 	submitted    atomic.Int64 // tasks handed to the publisher
+	messages     atomic.Int64 // task messages published (a message packs one or more tasks)
 	completed    atomic.Int64 // results without error
 	failed       atomic.Int64 // results with an error
 	retried      atomic.Int64 // results of a task executed more than once

@@ -232,11 +232,15 @@ type Stats struct {
 	WorkersLost     int64 // local worker processes that exited unasked
 	DuplicateResult int64 // results dropped because their task was already answered
 	Pending         int   // tasks submitted and not yet answered
+	// TaskMessages counts the task messages published: tasks submitted
+	// close together share one, unless they are known to run long (see
+	// docs/protocol.md, packing).
+	TaskMessages int64
 }
 
 // Stats returns the pool's counters.
 func (p *Pool) Stats() Stats {
-	st := Stats{DuplicateResult: p.d.dups.Load()}
+	st := Stats{DuplicateResult: p.d.dups.Load(), TaskMessages: p.d.ctr.messages.Load()}
 	if p.sup != nil {
 		st.WorkersStarted, st.WorkersLost = p.sup.Started(), p.sup.Lost()
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/wire"
 )
 
 // Results travel on core NATS to the caller's inbox, which is at most
@@ -70,8 +71,9 @@ func newConfirmer(rt *runtime) (*confirmer, error) {
 	return c, nil
 }
 
-// publish sends a result message of j that asks for a receipt.
-func (c *confirmer) publish(j *job, body []byte) error {
+// publish sends a result message of j that asks for a receipt; taskMicros
+// is the mean execution time of its tasks ("" if none ran).
+func (c *confirmer) publish(j *job, body []byte, taskMicros string) error {
 	now := time.Now()
 	c.mu.Lock()
 	c.n++
@@ -85,7 +87,11 @@ func (c *confirmer) publish(j *job, body []byte) error {
 	}
 	s.n++
 	c.mu.Unlock()
-	return c.rt.nc.PublishMsg(&nats.Msg{Subject: r.subj, Reply: r.reply, Data: body})
+	m := &nats.Msg{Subject: r.subj, Reply: r.reply, Data: body}
+	if taskMicros != "" {
+		m.Header = nats.Header{wire.HdrTaskMicros: []string{taskMicros}}
+	}
+	return c.rt.nc.PublishMsg(m)
 }
 
 // receipt handles a caller's receipt of one result message.

@@ -35,8 +35,9 @@ type job struct {
 	mu        sync.Mutex
 	next, end int
 	returned  []wire.Task // handed back but could not be re-queued: run them here
-	out       []byte      // encoded results not yet sent
+	out       []byte        // encoded results not yet sent
 	nout      int
+	outExec   time.Duration // execution time of the tasks in out
 	lastFlush time.Time
 	handing   sync.WaitGroup // give-backs in flight: ack only after they are queued
 	finished  bool           // acked or terminated: the timeout path must not act
@@ -136,10 +137,13 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 		j.mu.Unlock()
 
 		t := &j.tm.Tasks[i]
+		t0 := time.Now()
 		enc := rt.runTask(ctx, j, h, t)
+		took := time.Since(t0)
 
 		j.mu.Lock()
 		rt.addEncoded(j, enc, t.Seq)
+		j.outExec += took
 		if time.Since(j.lastFlush) >= rt.cfg.GiveBackAfter {
 			rt.flush(j)
 		}
@@ -276,10 +280,16 @@ func (rt *runtime) flush(j *job) {
 	copy(j.out[start+len(rt.resultHdr):], count)
 	body := j.out[start:]
 	rt.flushSize.Store(int64(len(body)))
-	if err := rt.confirms.publish(j, body); err != nil { // confirm.go
+	// The mean execution time lets the caller pack short tasks and send
+	// long ones one per message (pool/dispatch.go).
+	mean := ""
+	if j.outExec > 0 { // results of tasks that did not run (failAll) say nothing
+		mean = strconv.FormatInt(j.outExec.Microseconds()/int64(j.nout), 10)
+	}
+	if err := rt.confirms.publish(j, body, mean); err != nil { // confirm.go
 		rt.log.Warn("sending results", "to", j.reply, "err", err)
 	}
-	j.out, j.nout, j.lastFlush = nil, 0, time.Now()
+	j.out, j.nout, j.outExec, j.lastFlush = nil, 0, 0, time.Now()
 }
 
 // failAll answers every task of the message with the same error.

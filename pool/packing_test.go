@@ -1,0 +1,40 @@
+package pool_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/procpool/procpool/pool"
+)
+
+// Packing adapts to how long tasks run, as workers report it: tasks known
+// to take milliseconds go one per message, straight to idle workers; short
+// ones submitted together share messages.
+func TestPackingAdaptsToTaskDuration(t *testing.T) {
+	p := newPool(t, pool.WithProcesses(2))
+	ctx := testCtx(t, 30*time.Second)
+
+	// Short tasks, never seen before: packed.
+	before := p.Stats().TaskMessages
+	if _, err := pool.Map(ctx, p, square, slices.Repeat([]int{3}, 2000), pool.WithChunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Stats().TaskMessages - before; n >= 1000 {
+		t.Fatalf("2000 short tasks went in %d messages: not packed", n)
+	} else {
+		t.Logf("2000 short tasks in %d messages", n)
+	}
+
+	// 5ms tasks: once their time is known, one per message.
+	if _, err := pool.Map(ctx, p, sleepMS, []int{5, 5, 5, 5}, pool.WithChunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	before = p.Stats().TaskMessages
+	if _, err := pool.Map(ctx, p, sleepMS, slices.Repeat([]int{5}, 20), pool.WithChunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Stats().TaskMessages - before; n != 20 {
+		t.Fatalf("20 tasks of 5ms went in %d messages, want one each", n)
+	}
+}
