@@ -127,7 +127,7 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 	if a.Ready() { // completed before the watcher was stored: detach it now
 		stop()
 	}
-	sub := submission{name: name, task: wire.Task{Seq: seq, Items: [][]byte{payload}}, size: len(payload) + 16}
+	sub := submission{name: name, task: wire.Task{Seq: seq, Items: [][]byte{payload}}, size: len(payload) + 16, items: 1}
 	if err := p.d.enqueue(ctx, sub); err != nil {
 		if p.d.forget(seq) {
 			a.set(zero, err)

@@ -34,10 +34,11 @@ type completion func(r *wire.Result, src *source)
 
 // submission is one task on its way to the publisher.
 type submission struct {
-	name string
-	call uint64
-	task wire.Task
-	size int
+	name  string
+	call  uint64
+	task  wire.Task
+	size  int
+	items int
 }
 
 // dispatcher publishes tasks to the pool's stream and routes results from
@@ -211,7 +212,7 @@ func (d *dispatcher) route(m *nats.Msg) {
 		return // not from a worker of ours; nothing to deliver
 	}
 	src := &source{worker: rm.Worker, pid: rm.PID, host: rm.Host}
-	took := m.Header.Get(wire.HdrTaskMicros)
+	took := m.Header.Get(wire.HdrItemNanos)
 	for i := range rm.Results {
 		r := &rm.Results[i]
 		d.mu.Lock()
@@ -252,6 +253,7 @@ func (d *dispatcher) publishLoop() {
 	type batch struct {
 		subs []submission
 		size int
+		est  time.Duration // estimated execution time (tasktimes.go)
 	}
 	// Pack up to 256 KiB: bigger messages pipeline worse between caller,
 	// broker and workers. A single larger task still goes, alone.
@@ -273,7 +275,8 @@ func (d *dispatcher) publishLoop() {
 		for more := true; more; {
 			k := [2]string{s.name, strconv.FormatUint(s.call, 10)}
 			b := open[k]
-			if b != nil && (len(b.subs) >= d.times.packLimit(s.name) || b.size+s.size > limit) {
+			est := d.times.estimate(s.name, s.items)
+			if b != nil && (len(b.subs) >= maxTasksPerMsg || b.size+s.size > limit || b.est+est > packBudget) {
 				flush(k)
 				b = nil
 			}
@@ -284,6 +287,7 @@ func (d *dispatcher) publishLoop() {
 			}
 			b.subs = append(b.subs, s)
 			b.size += s.size
+			b.est += est
 			select {
 			case s = <-d.submit:
 			default:

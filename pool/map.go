@@ -126,7 +126,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 	m.mu.Lock()
 	m.seqs[seq] = struct{}{}
 	m.mu.Unlock()
-	err := m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size,
+	err := m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size, items: c.n,
 		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}})
 	if err != nil {
 		m.p.d.forget(seq)

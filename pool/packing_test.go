@@ -26,6 +26,20 @@ func TestPackingAdaptsToTaskDuration(t *testing.T) {
 		t.Logf("2000 short tasks in %d messages", n)
 	}
 
+	// A Map in large chunks (each chunk one task of 50,000 items, several
+	// milliseconds) leaves single items of the same task packed: times are
+	// kept per item.
+	if _, err := pool.Map(ctx, p, square, slices.Repeat([]int{3}, 100_000), pool.WithChunksize(50_000)); err != nil {
+		t.Fatal(err)
+	}
+	before = p.Stats().TaskMessages
+	if _, err := pool.Map(ctx, p, square, slices.Repeat([]int{3}, 2000), pool.WithChunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Stats().TaskMessages - before; n >= 1000 {
+		t.Fatalf("after a chunked Map, 2000 short tasks went in %d messages: not packed", n)
+	}
+
 	// 5ms tasks: once their time is known, one per message.
 	if _, err := pool.Map(ctx, p, sleepMS, []int{5, 5, 5, 5}, pool.WithChunksize(1)); err != nil {
 		t.Fatal(err)

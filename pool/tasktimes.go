@@ -13,8 +13,10 @@ import (
 // worker instead of being handed back and fetched again.
 const packBudget = 2 * time.Millisecond
 
-// taskTimes holds, per task name, a moving average of how long one task
-// runs, as workers report it with their results (wire.HdrTaskMicros).
+// taskTimes holds, per task name, a moving average of how long one item
+// takes to run, as workers report it with their results
+// (wire.HdrItemNanos). Per item, not per task: a Map chunk is one task of
+// many items, and chunk sizes differ from call to call.
 type taskTimes struct {
 	mu sync.Mutex
 	m  map[string]time.Duration
@@ -22,13 +24,13 @@ type taskTimes struct {
 
 func newTaskTimes() *taskTimes { return &taskTimes{m: map[string]time.Duration{}} }
 
-// observe folds in a result message's mean task time, in microseconds.
-func (t *taskTimes) observe(name, micros string) {
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if err != nil || us < 0 || name == "" {
+// observe folds in a result message's mean time per item, in nanoseconds.
+func (t *taskTimes) observe(name, nanos string) {
+	ns, err := strconv.ParseInt(nanos, 10, 64)
+	if err != nil || ns < 0 || name == "" {
 		return
 	}
-	d := time.Duration(us) * time.Microsecond
+	d := time.Duration(ns)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, ok := t.m[name]; ok {
@@ -37,14 +39,11 @@ func (t *taskTimes) observe(name, micros string) {
 	t.m[name] = d
 }
 
-// packLimit is how many tasks of name one message may carry: as many as fit
-// in packBudget by their average time, all of maxTasksPerMsg while unknown.
-func (t *taskTimes) packLimit(name string) int {
+// estimate is how long a task of name with items items should run; 0 when
+// nothing is known yet.
+func (t *taskTimes) estimate(name string, items int) time.Duration {
 	t.mu.Lock()
-	d, ok := t.m[name]
+	d := t.m[name]
 	t.mu.Unlock()
-	if !ok || d <= 0 {
-		return maxTasksPerMsg
-	}
-	return int(max(1, min(int64(packBudget/d), maxTasksPerMsg)))
+	return d * time.Duration(items)
 }

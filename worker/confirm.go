@@ -71,9 +71,9 @@ func newConfirmer(rt *runtime) (*confirmer, error) {
 	return c, nil
 }
 
-// publish sends a result message of j that asks for a receipt; taskMicros
-// is the mean execution time of its tasks ("" if none ran).
-func (c *confirmer) publish(j *job, body []byte, taskMicros string) error {
+// publish sends a result message of j that asks for a receipt; itemNanos
+// is the mean execution time per item of its tasks ("" if none ran).
+func (c *confirmer) publish(j *job, body []byte, itemNanos string) error {
 	now := time.Now()
 	c.mu.Lock()
 	c.n++
@@ -88,8 +88,8 @@ func (c *confirmer) publish(j *job, body []byte, taskMicros string) error {
 	s.n++
 	c.mu.Unlock()
 	m := &nats.Msg{Subject: r.subj, Reply: r.reply, Data: body}
-	if taskMicros != "" {
-		m.Header = nats.Header{wire.HdrTaskMicros: []string{taskMicros}}
+	if itemNanos != "" {
+		m.Header = nats.Header{wire.HdrItemNanos: []string{itemNanos}}
 	}
 	return c.rt.nc.PublishMsg(m)
 }

@@ -35,9 +35,10 @@ type job struct {
 	mu        sync.Mutex
 	next, end int
 	returned  []wire.Task // handed back but could not be re-queued: run them here
-	out       []byte        // encoded results not yet sent
+	out       []byte      // encoded results not yet sent
 	nout      int
 	outExec   time.Duration // execution time of the tasks in out
+	outItems  int           // and their number of items
 	lastFlush time.Time
 	handing   sync.WaitGroup // give-backs in flight: ack only after they are queued
 	finished  bool           // acked or terminated: the timeout path must not act
@@ -144,6 +145,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 		j.mu.Lock()
 		rt.addEncoded(j, enc, t.Seq)
 		j.outExec += took
+		j.outItems += len(t.Items)
 		if time.Since(j.lastFlush) >= rt.cfg.GiveBackAfter {
 			rt.flush(j)
 		}
@@ -280,16 +282,16 @@ func (rt *runtime) flush(j *job) {
 	copy(j.out[start+len(rt.resultHdr):], count)
 	body := j.out[start:]
 	rt.flushSize.Store(int64(len(body)))
-	// The mean execution time lets the caller pack short tasks and send
-	// long ones one per message (pool/dispatch.go).
+	// The mean time per item lets the caller pack short tasks and send long
+	// ones one per message (pool/tasktimes.go).
 	mean := ""
-	if j.outExec > 0 { // results of tasks that did not run (failAll) say nothing
-		mean = strconv.FormatInt(j.outExec.Microseconds()/int64(j.nout), 10)
+	if j.outExec > 0 && j.outItems > 0 { // tasks that did not run (failAll) say nothing
+		mean = strconv.FormatInt(int64(j.outExec)/int64(j.outItems), 10)
 	}
 	if err := rt.confirms.publish(j, body, mean); err != nil { // confirm.go
 		rt.log.Warn("sending results", "to", j.reply, "err", err)
 	}
-	j.out, j.nout, j.outExec, j.lastFlush = nil, 0, 0, time.Now()
+	j.out, j.nout, j.outExec, j.outItems, j.lastFlush = nil, 0, 0, 0, time.Now()
 }
 
 // failAll answers every task of the message with the same error.

@@ -17,7 +17,7 @@ const (
 	HdrTimeout     = "Procpool-Timeout-Ms"   // per-task hard timeout, milliseconds; absent: none
 	HdrMaxAttempts = "Procpool-Max-Attempts" // executions allowed before ErrWorkerLost
 	HdrDeaths      = "Procpool-Deaths"       // deliveries that ended without a result before this message was re-published
-	HdrTaskMicros  = "Procpool-Task-Us"      // on a result message: mean execution time of its tasks, microseconds
+	HdrItemNanos   = "Procpool-Item-Ns"      // on a result message: mean execution time per item of its tasks, nanoseconds
 )
 
 // ConsumerName is the durable pull consumer all of a pool's workers share.
