@@ -264,14 +264,3 @@ func WithStartTimeout(d time.Duration) Option {
 		return nil
 	}
 }
-
-// childGOMAXPROCS is the GOMAXPROCS a worker process sets: 0 leaves Go's.
-func (o *options) childGOMAXPROCS() int {
-	switch {
-	case o.workerGOMAXPROCS == 0:
-		return 1
-	case o.workerGOMAXPROCS < 0:
-		return 0
-	}
-	return o.workerGOMAXPROCS
-}

@@ -82,7 +82,7 @@ func New(ctx context.Context, opts ...Option) (*Pool, error) {
 
 func (p *Pool) start(ctx context.Context) error {
 	child := spawn.ChildConfig{Pool: p.o.name, MaxTasksPerChild: p.o.maxTasksPerChild, AckWait: p.o.ackWait,
-		GOMAXPROCS: p.o.childGOMAXPROCS()}
+		GOMAXPROCS: spawn.ChildGOMAXPROCS(p.o.workerGOMAXPROCS)}
 	child.LogLevel, child.LogFormat = p.workerLog() // logging.go
 	var err error
 	if p.o.brokerURL == "" {

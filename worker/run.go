@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 	child := spawn.ChildConfig{URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,
 		TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
 		Pool: cfg.Pool, MaxTasksPerChild: cfg.MaxTasksPerChild, AckWait: cfg.AckWait,
-		LogLevel: cfg.LogLevel, LogFormat: cfg.LogFormat, GOMAXPROCS: childGOMAXPROCS(cfg.GOMAXPROCS)}
+		LogLevel: cfg.LogLevel, LogFormat: cfg.LogFormat, GOMAXPROCS: spawn.ChildGOMAXPROCS(cfg.GOMAXPROCS)}
 	sup, err := supervise.New(processes, child, nc, log, 30*time.Second)
 	if err != nil {
 		return err
@@ -76,16 +76,4 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 	<-ctx.Done()
 	sup.Stop(true)
 	return nil
-}
-
-// childGOMAXPROCS turns Config.GOMAXPROCS into the child's setting: 0
-// (unset) is 1, -1 (Go's default) is 0, which the child leaves alone.
-func childGOMAXPROCS(n int) int {
-	switch {
-	case n == 0:
-		return 1
-	case n < 0:
-		return 0
-	}
-	return n
 }

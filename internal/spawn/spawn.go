@@ -47,6 +47,20 @@ type ChildConfig struct {
 	Once *OneShot `json:"once,omitempty"`
 }
 
+// ChildGOMAXPROCS maps a user's worker GOMAXPROCS setting to
+// ChildConfig.GOMAXPROCS: 0 (unset) is 1, one thread per worker process as
+// there is one process per CPU; -1 (Go's default) is 0, which the child
+// leaves alone; n is n.
+func ChildGOMAXPROCS(n int) int {
+	switch {
+	case n == 0:
+		return 1
+	case n < 0:
+		return 0
+	}
+	return n
+}
+
 // OneShot is the one call a one-shot child runs.
 type OneShot struct {
 	Task   string `json:"task"`

@@ -156,12 +156,10 @@ func TestTaskEncodedItems(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("Encoded %x, Items %x", got, want)
 	}
-	m, err := DecodeTaskMsg(TaskMsgHeader(nil, 1, 1))
-	_ = m
-	if err == nil {
+	if _, err := DecodeTaskMsg(TaskMsgHeader(nil, 1, 1)); err == nil {
 		t.Fatal("a header promising one task and holding none decoded")
 	}
-	m, err = DecodeTaskMsg(append(TaskMsgHeader(nil, 1, 1), got...))
+	m, err := DecodeTaskMsg(append(TaskMsgHeader(nil, 1, 1), got...))
 	if err != nil || len(m.Tasks) != 1 || len(m.Tasks[0].Items) != 3 || !bytes.Equal(m.Tasks[0].Items[2], items[2]) {
 		t.Fatalf("decoded %+v, %v", m, err)
 	}
