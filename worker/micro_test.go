@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/micro"
-	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -40,16 +39,7 @@ func TestControlSubject(t *testing.T) {
 func TestServeMicroServiceAndDrain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b, err := broker.Start(ctx, broker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Shutdown()
-	nc, err := b.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := startBroker(t, ctx, 1)[0] // helpers_test.go
 	reg := NewRegistry()
 	RegisterIn(reg, "t.echo", func(ctx context.Context, s string) (string, error) { return s, nil })
 	served := make(chan error, 1)

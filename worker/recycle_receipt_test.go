@@ -8,7 +8,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -18,21 +17,8 @@ import (
 func TestRecycledWorkerWaitsForSlowReceipt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := broker.Start(ctx, broker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Shutdown()
-	caller, err := b.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer caller.Close()
-	wc, err := b.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wc.Close()
+	conns := startBroker(t, ctx, 2) // helpers_test.go
+	caller, wc := conns[0], conns[1]
 
 	subj := wire.Subjects{Pool: "rr"}
 	js, err := jetstream.New(caller)
