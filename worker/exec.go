@@ -258,8 +258,12 @@ func (rt *runtime) addEncoded(j *job, enc []byte, seq uint64) {
 		rt.flush(j)
 	}
 	if j.out == nil {
-		// Room in front for the message header, written at flush.
-		j.out = make([]byte, rt.reserve(), rt.reserve()+max(len(enc), int(rt.flushSize.Load()), 4096))
+		// Room in front for the message header, written at flush, and for
+		// the message's remaining results at this one's size, up to a
+		// flush: a lone Apply's result allocates what it needs, not 4 KiB.
+		rest := max(j.end-j.next+1, 1)
+		want := min(len(enc)*rest, max(int(rt.flushSize.Load()), len(enc)))
+		j.out = make([]byte, rt.reserve(), rt.reserve()+max(want, len(enc)))
 	}
 	j.out = append(j.out, enc...)
 	j.nout++
