@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	goruntime "runtime"
-	"runtime/pprof"
 	"syscall"
 
 	"github.com/procpool/procpool/internal/spawn"
@@ -20,10 +18,6 @@ const (
 	ExitError      = 1 // could not connect or serve
 	ExitInitFailed = 4 // the OnStart initializer failed
 )
-
-// CPUProfileEnv names a directory where each worker process writes its CPU
-// profile (worker-<pid>.pprof) when it exits normally.
-const CPUProfileEnv = "PROCPOOL_WORKER_CPUPROFILE"
 
 // IsWorkerProcess reports whether this process was spawned as a worker, in
 // which case Main does not return.
@@ -42,15 +36,7 @@ func Main() {
 }
 
 func runChild() int {
-	if dir := os.Getenv(CPUProfileEnv); dir != "" {
-		// Profiling a worker process: procpool bench -cpuprofile sets this.
-		if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.pprof", os.Getpid()))); err == nil {
-			defer f.Close()
-			if pprof.StartCPUProfile(f) == nil {
-				defer pprof.StopCPUProfile() // runs before the Close above
-			}
-		}
-	}
+	defer startProfiles()() // profile.go
 	cfg, err := spawn.ReadConfig(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "procpool worker:", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -50,6 +51,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	only := fs.String("only", "", "comma list of sections: pool,latency,startup,ipc,cpu,raw")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (caller and embedded broker) to the file")
 	workerProfiles := fs.String("worker-cpuprofile", "", "each worker process writes its CPU profile into this directory")
+	memProfile := fs.String("memprofile", "", "write this process's allocation profile (caller and embedded broker) to the file, at the end")
+	workerMemProfiles := fs.String("worker-memprofile", "", "each worker process writes its allocation profile into this directory")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,6 +62,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *workerProfiles != "" {
 		os.Setenv(worker.CPUProfileEnv, *workerProfiles) // inherited by the workers this command spawns
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
+	}
+	if *workerMemProfiles != "" {
+		os.Setenv(worker.MemProfileEnv, *workerMemProfiles)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -83,6 +92,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	b.table()
+	if *memProfile != "" {
+		if err := writeAllocs(*memProfile); err != nil {
+			fmt.Fprintln(stderr, "procpool bench:", err)
+			return 1
+		}
+	}
 	if *asJSON {
 		head := map[string]float64{}
 		for _, r := range b.results {
@@ -195,4 +210,18 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// writeAllocs writes this process's allocation profile (go tool pprof
+// -sample_index=alloc_space).
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,0 +1,47 @@
+package worker
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"runtime/pprof"
+)
+
+// CPUProfileEnv names a directory where each worker process writes its CPU
+// profile (worker-<pid>.pprof) when it exits normally.
+const CPUProfileEnv = "PROCPOOL_WORKER_CPUPROFILE"
+
+// MemProfileEnv names a directory where each worker process writes its
+// allocation profile (worker-<pid>.allocs.pprof) when it exits normally.
+const MemProfileEnv = "PROCPOOL_WORKER_MEMPROFILE"
+
+// startProfiles starts the profiles the environment asks for (procpool
+// bench --worker-cpuprofile / --worker-memprofile set it) and returns what
+// writes them at exit.
+func startProfiles() (stop func()) {
+	var stops []func()
+	if dir := os.Getenv(CPUProfileEnv); dir != "" {
+		if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.pprof", os.Getpid()))); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+			} else {
+				f.Close()
+			}
+		}
+	}
+	if dir := os.Getenv(MemProfileEnv); dir != "" {
+		goruntime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
+		stops = append(stops, func() {
+			if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.allocs.pprof", os.Getpid()))); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		})
+	}
+	return func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+}
