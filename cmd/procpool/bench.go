@@ -225,3 +225,22 @@ func writeAllocs(path string) error {
 	}
 	return f.Close()
 }
+
+// roundTrips times n sequential calls, b.repeats times, and returns each
+// repeat's median and 99th percentile, in microseconds.
+func (b *bench) roundTrips(n int, call func() error) (p50s, p99s []float64, err error) {
+	for range b.repeats {
+		lat := make([]float64, 0, n)
+		for range n {
+			t0 := time.Now()
+			if err := call(); err != nil {
+				return nil, nil, err
+			}
+			lat = append(lat, float64(time.Since(t0).Nanoseconds())/1000)
+		}
+		sort.Float64s(lat)
+		p50s = append(p50s, lat[len(lat)/2])
+		p99s = append(p99s, lat[max(int(float64(len(lat))*0.99)-1, 0)])
+	}
+	return p50s, p99s, nil
+}

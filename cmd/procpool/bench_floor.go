@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -101,19 +100,10 @@ func (b *bench) floor(ctx context.Context, p *pool.Pool, arg builtin.FloorArg, c
 		if time.Now().After(deadline) || !pr.IsAlive() {
 			return out, fmt.Errorf("responder not answering: %w", err)
 		}
+		time.Sleep(10 * time.Millisecond) // "no responders" comes back at once
 	}
-	for range b.repeats {
-		lat := make([]float64, 0, n)
-		for range n {
-			t0 := time.Now()
-			if err := call(); err != nil {
-				return out, err
-			}
-			lat = append(lat, float64(time.Since(t0).Nanoseconds())/1000)
-		}
-		sort.Float64s(lat)
-		out[0] = append(out[0], lat[len(lat)/2])
-		out[1] = append(out[1], lat[max(int(float64(len(lat))*0.99)-1, 0)])
+	if out[0], out[1], err = b.roundTrips(n, call); err != nil {
+		return out, err
 	}
 	if err := p.Conn().Publish(arg.Subject+".stop", nil); err != nil {
 		return out, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -120,23 +119,15 @@ func (b *bench) poolFigures(ctx context.Context, p *pool.Pool) error {
 // latency: sequential Apply round trips.
 func (b *bench) latency(ctx context.Context, p *pool.Pool) error {
 	n := b.n(2000)
-	var p50s, p99s []float64
-	for range b.repeats {
-		lat := make([]float64, 0, n)
-		for range n {
-			t0 := time.Now()
-			v, err := pool.Apply(ctx, p, builtin.Upper, "hello")
-			if err != nil {
-				return err
-			}
-			if v != "HELLO" {
-				return fmt.Errorf("apply: %q", v)
-			}
-			lat = append(lat, float64(time.Since(t0).Nanoseconds())/1000)
+	p50s, p99s, err := b.roundTrips(n, func() error {
+		v, err := pool.Apply(ctx, p, builtin.Upper, "hello")
+		if err == nil && v != "HELLO" {
+			err = fmt.Errorf("apply: %q", v)
 		}
-		sort.Float64s(lat)
-		p50s = append(p50s, lat[len(lat)/2])
-		p99s = append(p99s, lat[max(int(float64(len(lat))*0.99)-1, 0)])
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	b.record("apply_p50_us", fmt.Sprintf("apply() round-trip median (%d calls)", n), "us", p50s)
 	b.record("apply_p99_us", fmt.Sprintf("apply() round-trip p99 (%d calls)", n), "us", p99s)
