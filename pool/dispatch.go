@@ -254,6 +254,7 @@ func (d *dispatcher) publishLoop() {
 		subs []submission
 		size int
 		est  time.Duration // estimated execution time (tasktimes.go)
+		item time.Duration // estimated time of one item of its task
 	}
 	// Pack up to 256 KiB: bigger messages pipeline worse between caller,
 	// broker and workers. A single larger task still goes, alone.
@@ -275,19 +276,20 @@ func (d *dispatcher) publishLoop() {
 		for more := true; more; {
 			k := [2]string{s.name, strconv.FormatUint(s.call, 10)}
 			b := open[k]
-			est := d.times.estimate(s.name, s.items)
-			if b != nil && (len(b.subs) >= maxTasksPerMsg || b.size+s.size > limit || b.est+est > packBudget) {
+			if b != nil && (len(b.subs) >= maxTasksPerMsg || b.size+s.size > limit ||
+				b.est+b.item*time.Duration(s.items) > packBudget) {
 				flush(k)
 				b = nil
 			}
 			if b == nil {
-				b = &batch{}
+				// One look-up per batch, not per task: a batch is one name.
+				b = &batch{item: d.times.itemTime(s.name)}
 				open[k] = b
 				order = append(order, k)
 			}
 			b.subs = append(b.subs, s)
 			b.size += s.size
-			b.est += est
+			b.est += b.item * time.Duration(s.items)
 			select {
 			case s = <-d.submit:
 			default:

@@ -39,11 +39,10 @@ func (t *taskTimes) observe(name, nanos string) {
 	t.m[name] = d
 }
 
-// estimate is how long a task of name with items items should run; 0 when
+// itemTime is how long one item of a task of name should run; 0 when
 // nothing is known yet.
-func (t *taskTimes) estimate(name string, items int) time.Duration {
+func (t *taskTimes) itemTime(name string) time.Duration {
 	t.mu.Lock()
-	d := t.m[name]
-	t.mu.Unlock()
-	return d * time.Duration(items)
+	defer t.mu.Unlock()
+	return t.m[name]
 }
