@@ -63,7 +63,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *workerProfiles != "" {
 		os.Setenv(worker.CPUProfileEnv, *workerProfiles) // inherited by the workers this command spawns
 	}
+	var memFile *os.File
 	if *memProfile != "" {
+		// Created now, so a bad path fails before the run, not after it.
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "procpool bench:", err)
+			return 1
+		}
+		defer f.Close()
+		memFile = f
 		runtime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
 	}
 	if *workerMemProfiles != "" {
@@ -92,8 +101,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	b.table()
-	if *memProfile != "" {
-		if err := writeAllocs(*memProfile); err != nil {
+	if memFile != nil {
+		if err := writeAllocs(memFile); err != nil {
 			fmt.Fprintln(stderr, "procpool bench:", err)
 			return 1
 		}
@@ -213,14 +222,9 @@ func splitList(s string) []string {
 }
 
 // writeAllocs writes this process's allocation profile (go tool pprof
-// -sample_index=alloc_space).
-func writeAllocs(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
+// -sample_index=alloc_space) to f and closes it.
+func writeAllocs(f *os.File) error {
 	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		f.Close()
 		return err
 	}
 	return f.Close()

@@ -39,6 +39,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2},
 		{"bad demo flag", []string{"demo", "--processes", "many"}, 2},
 		{"version", []string{"version"}, 0},
+		{"bench memprofile in a missing directory", []string{"bench", "--memprofile", "/nonexistent/dir/allocs"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
