@@ -173,7 +173,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 // copies it out (addEncoded) before the next task. Nothing per item is
 // allocated here, so a worker's garbage is mostly what its tasks make.
 func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task) []byte {
-	tctx := context.WithValue(ctx, ctxKey{}, &taskCtx{rt: rt, j: j, seq: t.Seq})
+	tctx := withTask(ctx, taskCtx{rt: rt, j: j, seq: t.Seq})
 	var hard *time.Timer
 	if j.timeout > 0 {
 		var cancel context.CancelFunc
