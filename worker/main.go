@@ -36,7 +36,8 @@ func Main() {
 }
 
 func runChild() int {
-	defer startProfiles()() // profile.go
+	stopSampling() // profile.go
+	defer startProfiles()()
 	cfg, err := spawn.ReadConfig(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "procpool worker:", err)
