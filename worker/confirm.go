@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"sync"
@@ -46,6 +47,7 @@ type confirmer struct {
 type sentResult struct {
 	j           *job
 	reply, subj string
+	buf         []byte // what body is part of: recycled after the receipt
 	body        []byte
 	first, last time.Time
 }
@@ -71,14 +73,15 @@ func newConfirmer(rt *runtime) (*confirmer, error) {
 	return c, nil
 }
 
-// publish sends a result message of j that asks for a receipt; itemNanos
-// is the mean execution time per item of its tasks ("" if none ran).
-func (c *confirmer) publish(j *job, body []byte, itemNanos string) error {
+// publish sends a result message of j that asks for a receipt; body is
+// part of buf, which is the confirmer's from now on; itemNanos is the mean
+// execution time per item of its tasks ("" if none ran).
+func (c *confirmer) publish(j *job, buf, body []byte, itemNanos string) error {
 	now := time.Now()
 	c.mu.Lock()
 	c.n++
 	tok := strconv.FormatUint(c.n, 10)
-	r := &sentResult{j: j, reply: c.prefix + "." + tok, subj: j.reply, body: body, first: now, last: now}
+	r := &sentResult{j: j, reply: c.prefix + "." + tok, subj: j.reply, buf: buf, body: body, first: now, last: now}
 	c.sent[tok] = r
 	s := c.jobs[j]
 	if s == nil {
@@ -91,6 +94,9 @@ func (c *confirmer) publish(j *job, body []byte, itemNanos string) error {
 	if itemNanos != "" {
 		m.Header = nats.Header{wire.HdrItemNanos: []string{itemNanos}}
 	}
+	// PublishMsg copies body into the connection's buffer before it
+	// returns, and no receipt can come before the message is out: buf is
+	// not recycled while this uses it.
 	return c.rt.nc.PublishMsg(m)
 }
 
@@ -111,6 +117,7 @@ func (c *confirmer) receipt(m *nats.Msg) {
 	delete(c.sent, tok)
 	verb := c.done(r.j)
 	c.mu.Unlock()
+	c.rt.out.put(r.buf)
 	if verb != "" {
 		_ = c.rt.nc.Publish(r.j.msg.Reply, []byte(verb))
 	}
@@ -167,7 +174,9 @@ func (c *confirmer) sweep() {
 		}
 		if now.Sub(r.last) >= c.resend {
 			r.last = now
-			resend = append(resend, &nats.Msg{Subject: r.subj, Reply: r.reply, Data: r.body})
+			// A copy: the receipt may come (and body be recycled) before
+			// this is published.
+			resend = append(resend, &nats.Msg{Subject: r.subj, Reply: r.reply, Data: bytes.Clone(r.body)})
 		}
 	}
 	for j, s := range c.jobs {

@@ -263,7 +263,7 @@ func (rt *runtime) addEncoded(j *job, enc []byte, seq uint64) {
 		// flush: a lone Apply's result allocates what it needs, not 4 KiB.
 		rest := max(j.end-j.next+1, 1)
 		want := min(len(enc)*rest, max(int(rt.flushSize.Load()), len(enc)))
-		j.out = make([]byte, rt.reserve(), rt.reserve()+max(want, len(enc)))
+		j.out = rt.out.get(rt.reserve() + max(want, len(enc)))[:rt.reserve()]
 	}
 	j.out = append(j.out, enc...)
 	j.nout++
@@ -274,7 +274,8 @@ func (rt *runtime) reserve() int { return len(rt.resultHdr) + binary.MaxVarintLe
 
 // flush sends the buffered results to the caller. The header goes into the
 // room kept in front, and the buffer itself becomes the message (the
-// confirmer keeps it until the caller's receipt), so nothing is copied.
+// confirmer keeps it until the caller's receipt, then recycles it), so
+// nothing is copied.
 // j.mu is held.
 func (rt *runtime) flush(j *job) {
 	if j.nout == 0 {
@@ -292,7 +293,7 @@ func (rt *runtime) flush(j *job) {
 	if j.outExec > 0 && j.outItems > 0 { // tasks that did not run (failAll) say nothing
 		mean = strconv.FormatInt(int64(j.outExec)/int64(j.outItems), 10)
 	}
-	if err := rt.confirms.publish(j, body, mean); err != nil { // confirm.go
+	if err := rt.confirms.publish(j, j.out, body, mean); err != nil { // confirm.go
 		rt.log.Warn("sending results", "to", j.reply, "err", err)
 	}
 	j.out, j.nout, j.outExec, j.outItems, j.lastFlush = nil, 0, 0, 0, time.Now()

@@ -47,6 +47,7 @@ type runtime struct {
 	resultHdr       []byte
 	tm              wire.TaskMsg // the message being executed, decoded in place
 	flushSize       atomic.Int64 // size of the last result message, to size the next buffer
+	out             outBufs      // result message buffers, recycled after their receipts
 
 	confirms *confirmer // results awaiting the caller's receipt (confirm.go)
 
