@@ -37,29 +37,3 @@ func TestWorkerGOMAXPROCS(t *testing.T) {
 		})
 	}
 }
-
-// Worker processes do not sample allocations for a heap profile nobody can
-// fetch from them (it costs RSS), unless GODEBUG asks for a rate.
-func TestWorkerMemProfileRate(t *testing.T) {
-	for _, tc := range []struct {
-		name, godebug string
-		want          int
-	}{
-		{"default", "", 0},
-		{"GODEBUG", "memprofilerate=8192", 8192},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.godebug != "" {
-				t.Setenv("GODEBUG", tc.godebug) // the children inherit it
-			}
-			p := newPool(t, pool.WithProcesses(1))
-			got, err := pool.Apply(testCtx(t, 20*time.Second), p, memProfileRate, struct{}{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Fatalf("a worker samples allocations at rate %d, want %d", got, tc.want)
-			}
-		})
-	}
-}

@@ -49,9 +49,6 @@ var (
 	gomaxprocs = worker.Register("test.gomaxprocs", func(ctx context.Context, _ struct{}) (int, error) {
 		return runtime.GOMAXPROCS(0), nil
 	})
-	memProfileRate = worker.Register("test.memprofilerate", func(ctx context.Context, _ struct{}) (int, error) {
-		return runtime.MemProfileRate, nil
-	})
 	raw = worker.Register("test.raw", func(ctx context.Context, b []byte) ([]byte, error) {
 		out := make([]byte, len(b))
 		for i, c := range b {

@@ -36,8 +36,7 @@ func Main() {
 }
 
 func runChild() int {
-	stopSampling() // profile.go
-	defer startProfiles()()
+	defer startProfiles()() // profile.go
 	cfg, err := spawn.ReadConfig(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "procpool worker:", err)

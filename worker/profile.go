@@ -6,20 +6,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/pprof"
-	"strings"
 )
-
-// stopSampling turns off the runtime's allocation sampling in a worker
-// process. The runtime samples one allocation per 512 KiB for a heap
-// profile nobody can fetch from a pool's child (it serves no pprof
-// endpoint), and the first sample maps a 1.4 MB stack hash table: -0.3 MB
-// of a worker's RSS (BENCHMARKS.md, Memory). GODEBUG=memprofilerate=N and
-// MemProfileEnv still choose a rate.
-func stopSampling() {
-	if !strings.Contains(os.Getenv("GODEBUG"), "memprofilerate=") {
-		goruntime.MemProfileRate = 0
-	}
-}
 
 // CPUProfileEnv names a directory where each worker process writes its CPU
 // profile (worker-<pid>.pprof) when it exits normally.
