@@ -28,14 +28,19 @@ type taskCtx struct {
 	j   *job
 	seq uint64
 
-	// A one-shot process (oneshot.go) has no runtime: it sets these.
-	info *Info
+	// A one-shot process (oneshot.go) has no runtime: it sets this.
+	once *onceTask
+}
+
+// onceTask is a one-shot process's task: its Info and connection.
+type onceTask struct {
+	info Info
 	nc   *nats.Conn
 }
 
-// taskContext is a task's context: its parent and the task in one small
-// allocation per task (context.WithValue and a *taskCtx were two, 192
-// bytes; a chunksize=1 map runs one task per item).
+// taskContext is a task's context: its parent and the task in one
+// 48-byte allocation per task (context.WithValue and a *taskCtx were two,
+// 192 bytes; a chunksize=1 map runs one task per item).
 type taskContext struct {
 	context.Context
 	tc taskCtx
@@ -63,7 +68,7 @@ func Current(ctx context.Context) Info {
 	}
 	rt, j := tc.rt, tc.j
 	if rt == nil {
-		return *tc.info
+		return tc.once.info
 	}
 	return Info{
 		WorkerID: rt.cfg.ID, PID: rt.pid, PPID: os.Getppid(), Host: rt.host, Pool: rt.cfg.Pool,
@@ -76,7 +81,7 @@ func Current(ctx context.Context) Info {
 func Conn(ctx context.Context) *nats.Conn {
 	if tc, ok := ctx.Value(ctxKey{}).(*taskCtx); ok {
 		if tc.rt == nil {
-			return tc.nc
+			return tc.once.nc
 		}
 		return tc.rt.nc
 	}

@@ -14,7 +14,7 @@ type otherKey struct{}
 func TestTaskContext(t *testing.T) {
 	parent, cancel := context.WithTimeout(context.WithValue(context.Background(), otherKey{}, "v"), time.Hour)
 	info := Info{WorkerID: "w1", Task: "t", TaskID: "c.1.2", Attempt: 2}
-	ctx := withTask(parent, taskCtx{info: &info})
+	ctx := withTask(parent, taskCtx{once: &onceTask{info: info}})
 
 	if got := ctx.Value(otherKey{}); got != "v" {
 		t.Fatalf("parent's value: got %v", got)

@@ -75,7 +75,7 @@ func runOnce(cfg spawn.ChildConfig, status *os.File, log *slog.Logger) int {
 		res.Err = &wire.ErrorInfo{Code: wire.CodeUnknownTask, Message: fmt.Sprintf(
 			"unknown task %q: not registered in this binary (registers %v)", one.Task, defaultRegistry.Names())}
 	} else {
-		tctx := withTask(ctx, taskCtx{nc: nc, info: &info})
+		tctx := withTask(ctx, taskCtx{once: &onceTask{info: info, nc: nc}})
 		out, err := callHandler(tctx, h, one.Arg, nil)
 		if err != nil {
 			res.Err = errorInfo(err)
