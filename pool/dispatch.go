@@ -39,6 +39,7 @@ type submission struct {
 	task  wire.Task
 	size  int
 	items int
+	frame []byte // task.Encoded with wire.MaxOneTaskPrefix bytes of room in front, or nil
 }
 
 // dispatcher publishes tasks to the pool's stream and routes results from
@@ -308,9 +309,20 @@ func (d *dispatcher) publishLoop() {
 // publish sends one task message.
 func (d *dispatcher) publish(subs []submission) {
 	d.ctr.messages.Add(1)
-	body := wire.TaskMsgHeader(make([]byte, 0, 64+subs[0].size*len(subs)), subs[0].call, len(subs))
-	for i := range subs {
-		body = wire.AppendTask(body, &subs[i].task)
+	var body []byte
+	if s := &subs[0]; len(subs) == 1 && s.frame != nil {
+		// A Map chunk alone: its head goes into the room in front of its
+		// items, and the buffer becomes the message as it is.
+		var head [wire.MaxOneTaskPrefix]byte
+		h := wire.AppendOneTaskPrefix(head[:0], s.call, s.task.Seq, s.task.NItems)
+		start := wire.MaxOneTaskPrefix - len(h)
+		copy(s.frame[start:], h)
+		body = s.frame[start:]
+	} else {
+		body = wire.TaskMsgHeader(make([]byte, 0, 64+subs[0].size*len(subs)), subs[0].call, len(subs))
+		for i := range subs {
+			body = wire.AppendTask(body, &subs[i].task)
+		}
 	}
 	m := nats.NewMsg(d.subj.Task(subs[0].name))
 	m.Data = body

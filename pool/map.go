@@ -127,7 +127,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 	m.seqs[seq] = struct{}{}
 	m.mu.Unlock()
 	err := m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size, items: c.n,
-		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}})
+		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}, frame: c.frame})
 	if err != nil {
 		m.p.d.forget(seq)
 		m.mu.Lock()
@@ -185,8 +185,12 @@ func (m *mapCall) wait(ctx context.Context) error {
 
 // encodedChunk is one task's items in wire form (wire.Task.Encoded).
 type encodedChunk struct {
-	buf []byte
+	buf []byte // the items
 	n   int
+	// frame is buf with wire.MaxOneTaskPrefix bytes of room in front, so
+	// that a chunk sent as a message of its own is framed in place, not
+	// copied into a second buffer (dispatcher.publish).
+	frame []byte
 }
 
 // encodeChunk encodes items for one task straight into their wire form,
@@ -205,11 +209,14 @@ func encodeChunk[A any](p *Pool, name string, items []A) (encodedChunk, error) {
 			// Items of a chunk tend to be alike: room for all of them at
 			// the first one's size, and a quarter more, in one allocation.
 			per := len(item) + binary.MaxVarintLen32
-			buf = make([]byte, 0, min(per*len(items)*5/4, maxTaskPackBytes))
+			buf = make([]byte, wire.MaxOneTaskPrefix, wire.MaxOneTaskPrefix+min(per*len(items)*5/4, maxTaskPackBytes))
 		}
 		buf = wire.AppendItem(buf, item)
 	}
-	return encodedChunk{buf: buf, n: len(items)}, nil
+	if buf == nil {
+		return encodedChunk{n: len(items)}, nil
+	}
+	return encodedChunk{buf: buf[wire.MaxOneTaskPrefix:], n: len(items), frame: buf}, nil
 }
 
 func decodeInto[R any](dst []R, items [][]byte, name string, first int) error {

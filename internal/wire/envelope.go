@@ -86,6 +86,19 @@ func AppendTask(b []byte, t *Task) []byte {
 	return b
 }
 
+// MaxOneTaskPrefix bounds what a one-task message body has in front of its
+// task's encoded items: TaskMsgHeader and the task's own head.
+const MaxOneTaskPrefix = 2 + 2*binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64
+
+// AppendOneTaskPrefix appends what a message of the one task seq, of n
+// items encoded elsewhere, has in front of those items: with them after
+// it, it is the body AppendTask would make.
+func AppendOneTaskPrefix(b []byte, call, seq uint64, n int) []byte {
+	b = TaskMsgHeader(b, call, 1)
+	b = binary.AppendUvarint(b, seq)
+	return binary.AppendUvarint(b, uint64(n))
+}
+
 // TaskMsgHeader starts a task message body that AppendTask then extends;
 // ntasks must equal the number of tasks appended.
 func TaskMsgHeader(b []byte, call uint64, ntasks int) []byte {

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -183,5 +184,26 @@ func TestDecodeTaskMsgInto(t *testing.T) {
 	}
 	if err := DecodeTaskMsgInto([]byte("Tjunk"), &m); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("garbage: %v", err)
+	}
+}
+
+// A one-task message framed in place (the prefix in front of items encoded
+// elsewhere) is byte for byte the message AppendTask makes, for any size
+// of call and sequence numbers.
+func TestOneTaskPrefix(t *testing.T) {
+	var items []byte
+	for _, it := range []string{`"a"`, `"bcd"`, `""`} {
+		items = AppendItem(items, []byte(it))
+	}
+	for _, n := range []uint64{0, 1, 127, 128, 1 << 20, math.MaxUint64} {
+		task := Task{Seq: n ^ 0x55, Encoded: items, NItems: 3}
+		want := AppendTask(TaskMsgHeader(nil, n, 1), &task)
+		pre := AppendOneTaskPrefix(nil, n, task.Seq, 3)
+		if len(pre) > MaxOneTaskPrefix {
+			t.Fatalf("prefix of %d bytes, over MaxOneTaskPrefix %d", len(pre), MaxOneTaskPrefix)
+		}
+		if got := append(pre, items...); !bytes.Equal(got, want) {
+			t.Fatalf("call %d: framed %x, want %x", n, got, want)
+		}
 	}
 }
