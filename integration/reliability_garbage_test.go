@@ -139,7 +139,7 @@ func TestRow09GarbageOnTaskSubjects(t *testing.T) {
 			got[r.Seq] = r
 		}
 	}
-	if r := got[1]; r.Err != nil || len(r.Items) != 1 || string(r.Items[0]) == "" || !strings.Contains(string(r.Items[0]), `"N":10`) {
+	if r := got[1]; r.Err != nil || r.Len() != 1 || string(r.First()) == "" || !strings.Contains(string(r.First()), `"N":10`) {
 		t.Fatalf("answer to the nonsense headers: %+v", r)
 	}
 	if r := got[2]; r.Err == nil || r.Err.Code != wire.CodeBadInput {

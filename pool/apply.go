@@ -108,11 +108,11 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 			a.set(zero, resultError(name, r, src, 0))
 			return
 		}
-		if len(r.Items) != 1 {
-			a.set(zero, fmt.Errorf("pool: task %s: %d results for one call", name, len(r.Items)))
+		if r.Len() != 1 {
+			a.set(zero, fmt.Errorf("pool: task %s: %d results for one call", name, r.Len()))
 			return
 		}
-		v, err := wire.Decode[R](r.Items[0])
+		v, err := wire.Decode[R](r.First())
 		if err != nil {
 			err = &TaskError{Task: name, Code: wire.CodeBadOutput, Message: err.Error(), Worker: src.worker, PID: src.pid, Host: src.host, Attempt: r.Attempt}
 		}

@@ -64,7 +64,7 @@ type chunkOutcome struct {
 	index int // chunk number
 	first int // index of its first item in the input
 	n     int // its number of items
-	items [][]byte
+	items iter.Seq[[]byte]
 	err   error
 }
 
@@ -108,11 +108,11 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 	}
 	var seq uint64
 	seq = m.p.d.add(m.call, m.name, func(r *wire.Result, src *source) {
-		out := chunkOutcome{index: index, first: first, n: c.n, items: r.Items}
+		out := chunkOutcome{index: index, first: first, n: c.n, items: r.All()}
 		if r.Err != nil {
 			out.err = resultError(m.name, r, src, first)
-		} else if len(r.Items) != c.n {
-			out.err = fmt.Errorf("pool: task %s: %d results for %d items", m.name, len(r.Items), c.n)
+		} else if r.Len() != c.n {
+			out.err = fmt.Errorf("pool: task %s: %d results for %d items", m.name, r.Len(), c.n)
 		}
 		m.mu.Lock()
 		delete(m.seqs, seq)
@@ -219,16 +219,18 @@ func encodeChunk[A any](p *Pool, name string, items []A) (encodedChunk, error) {
 	return encodedChunk{buf: buf[wire.MaxOneTaskPrefix:], n: len(items), frame: buf}, nil
 }
 
-func decodeInto[R any](dst []R, items [][]byte, name string, first int) error {
+func decodeInto[R any](dst []R, items iter.Seq[[]byte], name string, first int) error {
 	if strs, ok := any(dst).([]string); ok && wire.DecodePlainStrings(strs, items) {
 		return nil // the common case of string results, in one allocation
 	}
-	for k, b := range items {
+	k := 0
+	for b := range items {
 		v, err := wire.Decode[R](b)
 		if err != nil {
 			return &TaskError{Task: name, Code: wire.CodeBadOutput, Message: err.Error(), Index: first + k}
 		}
 		dst[k] = v
+		k++
 	}
 	return nil
 }
@@ -291,7 +293,7 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 			m.release()
 			done++
 			if oc.err == nil {
-				oc.err = decodeInto(out[oc.first:oc.first+len(oc.items)], oc.items, t.Name(), oc.first)
+				oc.err = decodeInto(out[oc.first:oc.first+oc.n], oc.items, t.Name(), oc.first)
 			}
 			prog.add(oc.n, oc.err != nil)
 			if oc.err != nil {
@@ -419,7 +421,9 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 				}
 				return true
 			}
-			for k, b := range oc.items {
+			k := -1
+			for b := range oc.items {
+				k++
 				v, err := wire.Decode[R](b)
 				if err != nil {
 					err = &TaskError{Task: t.Name(), Code: wire.CodeBadOutput, Message: err.Error(), Index: oc.first + k}

@@ -194,11 +194,11 @@ func (pr *Process[R]) settle() {
 		pr.err = newTaskError(pr.task, r.Err, src, r.Attempt, 0)
 		return
 	}
-	if len(r.Items) != 1 {
-		pr.err = fmt.Errorf("pool: process %d running %s: %d results for one call", pid, pr.task, len(r.Items))
+	if r.Len() != 1 {
+		pr.err = fmt.Errorf("pool: process %d running %s: %d results for one call", pid, pr.task, r.Len())
 		return
 	}
-	pr.val, err = wire.Decode[R](r.Items[0])
+	pr.val, err = wire.Decode[R](r.First())
 	if err != nil {
 		pr.err = &TaskError{Task: pr.task, Code: wire.CodeBadOutput, Message: err.Error(),
 			Worker: src.worker, PID: src.pid, Host: src.host, Attempt: r.Attempt}

@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strconv"
 	"unsafe"
 )
@@ -98,37 +99,39 @@ func plainASCII(s string) bool {
 	return true
 }
 
-// DecodePlainStrings decodes items, each a JSON string, into dst (as long
-// as items) when every one is plain ASCII without escapes, and reports
-// whether it did; if not, dst is untouched and each item needs Decode. The
-// strings share one allocation: a chunk of results costs one, not one per
-// item.
-func DecodePlainStrings(dst []string, items [][]byte) bool {
-	if len(dst) != len(items) {
-		return false
-	}
-	total := 0
-	for _, b := range items {
+// DecodePlainStrings decodes items, each a JSON string, into dst (as many
+// as there are items) when every one is plain ASCII without escapes, and
+// reports whether it did; if not, dst is untouched and each item
+// needs Decode. The strings share one allocation: a chunk of results costs
+// one, not one per item.
+func DecodePlainStrings(dst []string, items iter.Seq[[]byte]) bool {
+	total, n := 0, 0
+	for b := range items {
 		if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || !plainASCIIBytes(b[1:len(b)-1]) {
 			return false
 		}
 		total += len(b) - 2
+		n++
+	}
+	if n != len(dst) {
+		return false
 	}
 	if total == 0 {
 		clear(dst)
 		return true
 	}
 	buf := make([]byte, 0, total)
-	for _, b := range items {
+	for b := range items {
 		buf = append(buf, b[1:len(b)-1]...)
 	}
 	// buf is never written again, so the string may share its memory.
 	all := unsafe.String(&buf[0], len(buf))
-	off := 0
-	for k, b := range items {
+	off, k := 0, 0
+	for b := range items {
 		n := len(b) - 2
 		dst[k] = all[off : off+n]
 		off += n
+		k++
 	}
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -89,7 +90,7 @@ func BenchmarkDecodeStringChunk(b *testing.B) {
 	})
 	b.Run("plain", func(b *testing.B) {
 		for b.Loop() {
-			if !DecodePlainStrings(dst, items) {
+			if !DecodePlainStrings(dst, slices.Values(items)) {
 				b.Fatal("declined")
 			}
 		}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
+	"slices"
 )
 
 // The envelopes are small hand-written binary formats: a task message is on
@@ -49,8 +51,60 @@ type TaskMsg struct {
 type Result struct {
 	Seq     uint64
 	Attempt int
-	Items   [][]byte   // on success, one per item of the task
+	// On success, the items, one per item of the task: Items when a
+	// result is encoded; as DecodeResultMsg leaves it, NItems items in
+	// wire form in Encoded instead, not a slice per item (a Map chunk's
+	// 12,500 results would be 300 KB of pointers for the collector to
+	// scan). Len, All and First read either.
+	Items   [][]byte
+	Encoded []byte
+	NItems  int
 	Err     *ErrorInfo // on failure
+}
+
+// Len is the number of items of a successful result.
+func (r *Result) Len() int {
+	if r.Items == nil {
+		return r.NItems
+	}
+	return len(r.Items)
+}
+
+// All yields the items of a successful result in order. The slices alias
+// the message the result was decoded from.
+func (r *Result) All() iter.Seq[[]byte] {
+	if r.Items != nil {
+		return slices.Values(r.Items)
+	}
+	enc, n := r.Encoded, r.NItems
+	return func(yield func([]byte) bool) {
+		b := enc // each range starts over
+		for range n {
+			it, rest, ok := splitItem(b)
+			if !ok || !yield(it) {
+				return
+			}
+			b = rest
+		}
+	}
+}
+
+// First is a successful result's first item (nil if none).
+func (r *Result) First() []byte {
+	for it := range r.All() {
+		return it
+	}
+	return nil
+}
+
+// splitItem cuts one length-prefixed item off the front of b.
+func splitItem(b []byte) (item, rest []byte, ok bool) {
+	l, k := binary.Uvarint(b)
+	if k <= 0 || l > uint64(len(b)-k) {
+		return nil, nil, false
+	}
+	end := k + int(l)
+	return b[k:end:end], b[end:], true
 }
 
 // ResultMsg is the body of one result message.
@@ -202,6 +256,10 @@ func AppendResult(b []byte, r *Result) []byte {
 		return appendBytes(b, ej)
 	}
 	b = append(b, 0)
+	if r.Items == nil && r.NItems > 0 {
+		b = binary.AppendUvarint(b, uint64(r.NItems))
+		return append(b, r.Encoded...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(r.Items)))
 	for _, it := range r.Items {
 		b = appendBytes(b, it)
@@ -236,7 +294,14 @@ func DecodeResultMsg(data []byte) (*ResultMsg, error) {
 		r.Attempt = d.int()
 		switch st := d.byte(); st {
 		case 0:
-			r.Items = d.items()
+			n := d.count(1)
+			start := d.b
+			for range n {
+				d.bytes()
+			}
+			if d.err == nil {
+				r.NItems, r.Encoded = n, start[:len(start)-len(d.b):len(start)-len(d.b)]
+			}
 		case 1:
 			ej := d.bytes()
 			if d.err != nil {
@@ -352,19 +417,4 @@ func (d *decoder) bytes() []byte {
 	v := d.b[:n:n]
 	d.b = d.b[n:]
 	return v
-}
-
-func (d *decoder) items() [][]byte {
-	n := d.count(1)
-	if d.err != nil {
-		return nil
-	}
-	items := make([][]byte, n)
-	for i := range items {
-		items[i] = d.bytes()
-	}
-	if d.err != nil {
-		return nil
-	}
-	return items
 }

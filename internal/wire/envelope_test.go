@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -51,8 +52,43 @@ func TestResultMsgRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DecodeResultMsg: %v", err)
 	}
-	if !reflect.DeepEqual(got, m) {
+	// Decoded items stay in wire form; re-encoded, they are the same bytes.
+	if again := AppendResultMsg(nil, got); !bytes.Equal(again, enc) {
+		t.Fatalf("re-encoded %x, want %x", again, enc)
+	}
+	if got.Results[0].Items != nil || got.Results[0].NItems != 1 {
+		t.Fatalf("decoded items not in wire form: %+v", got.Results[0])
+	}
+	if !reflect.DeepEqual(normResult(got), normResult(sampleResultMsg())) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+	}
+}
+
+// A result's items read the same from Items and from their wire form, and
+// a hand-made Encoded that lies about its items yields what it holds.
+func TestResultItems(t *testing.T) {
+	items := [][]byte{[]byte(`"a"`), {}, bytes.Repeat([]byte("z"), 300)}
+	var enc []byte
+	for _, it := range items {
+		enc = AppendItem(enc, it)
+	}
+	for _, r := range []*Result{{Items: items}, {Encoded: enc, NItems: 3}} {
+		if r.Len() != 3 || !bytes.Equal(r.First(), items[0]) {
+			t.Fatalf("%+v: Len %d, First %q", r, r.Len(), r.First())
+		}
+		all := r.All()
+		for range 2 { // a second range reads them again
+			if got := slices.Collect(all); len(got) != 3 || !bytes.Equal(got[2], items[2]) || len(got[1]) != 0 {
+				t.Fatalf("All: %q", got)
+			}
+		}
+	}
+	short := &Result{Encoded: enc[:len(enc)-1], NItems: 3}
+	if got := slices.Collect(short.All()); len(got) != 2 {
+		t.Fatalf("a truncated item was yielded: %d items", len(got))
+	}
+	if (&Result{}).First() != nil {
+		t.Fatal("First of no items")
 	}
 }
 
