@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -33,6 +34,35 @@ func TestWorkerGOMAXPROCS(t *testing.T) {
 				if got != tc.want {
 					t.Fatalf("a worker runs with GOMAXPROCS %d, want %d", got, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// Worker processes run their collector at GOGC 75 (less idle heap per
+// process), unless the environment they inherit sets GOGC.
+func TestWorkerGOGC(t *testing.T) {
+	for _, tc := range []struct {
+		name, env string // "": GOGC unset
+		want      uint64
+	}{
+		{"default", "", 75},
+		{"GOGC set", "200", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("GOGC", tc.env) // the children inherit it
+			} else if v, ok := os.LookupEnv("GOGC"); ok {
+				os.Unsetenv("GOGC")
+				t.Cleanup(func() { os.Setenv("GOGC", v) })
+			}
+			p := newPool(t, pool.WithProcesses(1))
+			got, err := pool.Apply(testCtx(t, 20*time.Second), p, gogc, struct{}{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("a worker runs at GOGC %d, want %d", got, tc.want)
 			}
 		})
 	}

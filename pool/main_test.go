@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,11 @@ var (
 	})
 	gomaxprocs = worker.Register("test.gomaxprocs", func(ctx context.Context, _ struct{}) (int, error) {
 		return runtime.GOMAXPROCS(0), nil
+	})
+	gogc = worker.Register("test.gogc", func(ctx context.Context, _ struct{}) (uint64, error) {
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64(), nil
 	})
 	raw = worker.Register("test.raw", func(ctx context.Context, b []byte) ([]byte, error) {
 		out := make([]byte, len(b))
