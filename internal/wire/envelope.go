@@ -89,12 +89,20 @@ func (r *Result) All() iter.Seq[[]byte] {
 	}
 }
 
-// First is a successful result's first item (nil if none).
+// First is a successful result's first item (nil if none): an Apply's
+// one result, read without building an iterator.
 func (r *Result) First() []byte {
-	for it := range r.All() {
-		return it
+	if r.Items != nil {
+		if len(r.Items) == 0 {
+			return nil
+		}
+		return r.Items[0]
 	}
-	return nil
+	if r.NItems == 0 {
+		return nil
+	}
+	it, _, _ := splitItem(r.Encoded)
+	return it
 }
 
 // splitItem cuts one length-prefixed item off the front of b.
