@@ -40,6 +40,7 @@ type submission struct {
 	size  int
 	items int
 	frame []byte // task.Encoded with wire.MaxOneTaskPrefix bytes of room in front, or nil
+	pack  int    // at most this many tasks of its call share a message; 0: no cap beyond the limits above
 }
 
 // dispatcher publishes tasks to the pool's stream and routes results from
@@ -277,7 +278,7 @@ func (d *dispatcher) publishLoop() {
 		for more := true; more; {
 			k := [2]string{s.name, strconv.FormatUint(s.call, 10)}
 			b := open[k]
-			if b != nil && (len(b.subs) >= maxTasksPerMsg || b.size+s.size > limit ||
+			if b != nil && (len(b.subs) >= maxTasksPerMsg || (s.pack > 0 && len(b.subs) >= s.pack) || b.size+s.size > limit ||
 				b.est+b.item*time.Duration(s.items) > packBudget) {
 				flush(k)
 				b = nil

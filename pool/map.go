@@ -75,6 +75,7 @@ type mapCall struct {
 	name  string
 	call  uint64
 	slots chan struct{}
+	pack  int // submission.pack of its chunks
 
 	mu       sync.Mutex
 	seqs     map[uint64]struct{}
@@ -127,7 +128,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 	m.seqs[seq] = struct{}{}
 	m.mu.Unlock()
 	err := m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size, items: c.n,
-		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}, frame: c.frame})
+		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}, frame: c.frame, pack: m.pack})
 	if err != nil {
 		m.p.d.forget(seq)
 		m.mu.Lock()
@@ -258,8 +259,9 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 	if err != nil {
 		return nil, err
 	}
+	workers := p.numWorkers()
 	if o.chunksize == 0 {
-		o.chunksize = defaultChunksize(len(items), p.numWorkers())
+		o.chunksize = defaultChunksize(len(items), workers)
 	}
 	out := make([]R, len(items))
 	prog := newProgress(o.progress, len(items)) // progress.go
@@ -270,6 +272,11 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 	ctx, cancel := context.WithCancel(ctx)
 	m := newMapCall(p, t.Name(), o.window)
 	nchunks := (len(items) + o.chunksize - 1) / o.chunksize
+	// However short the caller thinks these tasks are, no message packs
+	// more than a worker's share of them: when the estimate is wrong (it
+	// came from other inputs), every worker has started on the call at
+	// once, instead of one running while the rest wait for its give-back.
+	m.pack = (nchunks + workers - 1) / workers
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // the feeder stops on cancel
 	feedErr := make(chan error, 1)

@@ -56,3 +56,33 @@ func TestPackingAdaptsToTaskDuration(t *testing.T) {
 		t.Fatalf("20 tasks of 5ms went in %d messages, want one each", n)
 	}
 }
+
+// However short a task is believed to be, a Map never packs more than a
+// worker's share of its chunks into one message: when the belief is wrong
+// (it came from other inputs), every worker starts on the call at once
+// instead of waiting for the first one's give-back.
+func TestPackingSpreadsAMapOverTheWorkers(t *testing.T) {
+	p := newPool(t, pool.WithProcesses(2))
+	ctx := testCtx(t, 30*time.Second)
+	// Teach the caller that test.sleep is quick...
+	if _, err := pool.Map(ctx, p, sleepMS, slices.Repeat([]int{0}, 200), pool.WithChunksize(1)); err != nil {
+		t.Fatal(err)
+	}
+	// ...then give it 40 inputs that take 20ms each.
+	before := p.Stats().TaskMessages
+	pids, err := pool.Map(ctx, p, sleepMS, slices.Repeat([]int{20}, 40), pool.WithChunksize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Stats().TaskMessages - before; n < 2 {
+		t.Fatalf("40 tasks went in %d message(s) to 2 workers: one worker's share is 20", n)
+	}
+	ran := map[int]int{}
+	for _, pid := range pids {
+		ran[pid]++
+	}
+	if len(ran) != 2 {
+		t.Fatalf("tasks ran on %d worker(s), want both: %v", len(ran), ran)
+	}
+	t.Logf("tasks per worker: %v", ran)
+}
