@@ -179,6 +179,18 @@ func DecodeTaskMsg(data []byte) (*TaskMsg, error) {
 	return m, nil
 }
 
+// Release drops m's references into the message data it was decoded
+// from, so that the data can be collected before the next message is
+// decoded into m; the slices themselves are kept for reuse. Only their
+// lengths are cleared: each decode fills no more than that.
+func (m *TaskMsg) Release() {
+	m.Call = 0
+	clear(m.flat)
+	m.flat = m.flat[:0]
+	clear(m.Tasks)
+	m.Tasks = m.Tasks[:0]
+}
+
 // DecodeTaskMsgInto decodes a task message body into m, reusing the
 // memory of what m held before: a worker decodes one message after another
 // into the same TaskMsg. Item slices alias data.

@@ -223,6 +223,43 @@ func TestDecodeTaskMsgInto(t *testing.T) {
 	}
 }
 
+// Release leaves nothing of a decoded message reachable from the reused
+// TaskMsg, however a larger message before it had grown its slices, and
+// the next decode into it still works.
+func TestTaskMsgRelease(t *testing.T) {
+	var m TaskMsg
+	big := &TaskMsg{Call: 2}
+	for i := range 100 {
+		big.Tasks = append(big.Tasks, Task{Seq: uint64(i), Items: [][]byte{[]byte("a"), []byte("b")}})
+	}
+	for _, msg := range []*TaskMsg{big, sampleTaskMsg()} {
+		if err := DecodeTaskMsgInto(AppendTaskMsg(nil, msg), &m); err != nil {
+			t.Fatal(err)
+		}
+		m.Release()
+		if m.Call != 0 || len(m.Tasks) != 0 || len(m.flat) != 0 {
+			t.Fatalf("after Release: call %d, %d tasks, %d items", m.Call, len(m.Tasks), len(m.flat))
+		}
+		for i, it := range m.flat[:cap(m.flat)] {
+			if it != nil {
+				t.Fatalf("item slot %d still points into a released message", i)
+			}
+		}
+		for i, task := range m.Tasks[:cap(m.Tasks)] {
+			if task.Items != nil || task.Seq != 0 {
+				t.Fatalf("task slot %d still holds %+v", i, task)
+			}
+		}
+	}
+	if cap(m.flat) < 200 {
+		t.Fatalf("Release dropped the item slice (cap %d): the next decode would allocate it again", cap(m.flat))
+	}
+	want := sampleTaskMsg()
+	if err := DecodeTaskMsgInto(AppendTaskMsg(nil, want), &m); err != nil || len(m.Tasks) != len(want.Tasks) {
+		t.Fatalf("decode after Release: %v, %d tasks", err, len(m.Tasks))
+	}
+}
+
 // A one-task message framed in place (the prefix in front of items encoded
 // elsewhere) is byte for byte the message AppendTask makes, for any size
 // of call and sequence numbers.
