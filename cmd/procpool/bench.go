@@ -157,6 +157,31 @@ func (b *bench) rate(n int, fn func() error) ([]float64, error) {
 	return out, nil
 }
 
+// withPool runs the pool and latency workloads on one pool, then records
+// its memory and closes it: its workers and broker must not run alongside
+// the later sections (py_anchor.py closes each Pool too).
+func (b *bench) withPool(ctx context.Context) error {
+	p, err := pool.New(ctx, b.cf.options()...)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if b.want("pool") {
+		if err := b.poolFigures(ctx, p); err != nil {
+			return err
+		}
+	}
+	if b.want("latency") {
+		if err := b.latency(ctx, p); err != nil {
+			return err
+		}
+	}
+	if err := b.memory(p); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	return nil
+}
+
 func (b *bench) run(ctx context.Context) error {
 	fmt.Fprintf(b.out, "procpool bench: %d worker processes, repeats=%d scale=%g\n", b.cf.processes, b.repeats, b.scale)
 	if b.want("startup") {
@@ -165,23 +190,8 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	if b.want("pool") || b.want("latency") {
-		p, err := pool.New(ctx, b.cf.options()...)
-		if err != nil {
+		if err := b.withPool(ctx); err != nil {
 			return err
-		}
-		defer p.Close()
-		if b.want("pool") {
-			if err := b.poolFigures(ctx, p); err != nil {
-				return err
-			}
-		}
-		if b.want("latency") {
-			if err := b.latency(ctx, p); err != nil {
-				return err
-			}
-		}
-		if err := b.memory(p); err != nil {
-			return fmt.Errorf("memory: %w", err)
 		}
 	}
 	if b.want("ipc") {
