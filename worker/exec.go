@@ -320,7 +320,7 @@ func (rt *runtime) giveBack(j *job) {
 		j.mu.Unlock()
 		return
 	}
-	rest := append([]wire.Task(nil), j.tm.Tasks[j.next:j.end]...)
+	rest := detach(j.tm.Tasks[j.next:j.end])
 	from := j.next
 	j.end = j.next
 	rt.flush(j) // results so far should not wait behind the long task either
@@ -350,6 +350,27 @@ func (rt *runtime) giveBack(j *job) {
 	}()
 }
 
+// detach copies tasks handed back, for a re-publish that may outlive the
+// message's decode: their Items are windows on the executor's reused item
+// slice, which the message's Release (or the next message) overwrites as
+// soon as the message is done; hardTimeout re-publishes while the task
+// that ignored its timeout may yet return. The item bytes stay where
+// they are, in the message's data, which j keeps.
+func detach(tasks []wire.Task) []wire.Task {
+	out := append([]wire.Task(nil), tasks...)
+	n := 0
+	for _, t := range out {
+		n += len(t.Items)
+	}
+	flat := make([][]byte, 0, n)
+	for i := range out {
+		start := len(flat)
+		flat = append(flat, out[i].Items...)
+		out[i].Items = flat[start:len(flat):len(flat)]
+	}
+	return out
+}
+
 // recycleDue reports whether MaxTasksPerChild tasks are done.
 func (rt *runtime) recycleDue() bool {
 	return rt.cfg.MaxTasksPerChild > 0 && rt.done.Load() >= int64(rt.cfg.MaxTasksPerChild)
@@ -363,7 +384,7 @@ func (rt *runtime) handBackRest(j *job) {
 		j.mu.Unlock()
 		return
 	}
-	rest := append([]wire.Task(nil), j.tm.Tasks[j.next:j.end]...)
+	rest := detach(j.tm.Tasks[j.next:j.end])
 	from := j.next
 	j.end = j.next
 	j.mu.Unlock()
@@ -432,7 +453,7 @@ func (rt *runtime) hardTimeout(j *job, t *wire.Task) {
 		j.mu.Unlock()
 		return
 	}
-	rest := append([]wire.Task(nil), j.tm.Tasks[j.next:j.end]...)
+	rest := detach(j.tm.Tasks[j.next:j.end])
 	j.end = j.next
 	rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: &wire.ErrorInfo{Code: wire.CodeTimeout, Message: fmt.Sprintf(
 		"task %s ignored its %s timeout for %s; worker %s (pid %d) exits", j.name, j.timeout, rt.cfg.HardTimeoutGrace, rt.cfg.ID, rt.pid)}})
