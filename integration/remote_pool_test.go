@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +175,33 @@ func TestRemoteWorkerGroupKilledMidMap(t *testing.T) {
 		return true
 	})
 	t.Logf("stats %+v; survivor pid %s", p.Stats(), strconv.Itoa(survivor.pid()))
+}
+
+// A caller that asks for file storage on a pool whose stream a worker
+// already made in memory (workers make it with default settings) gets an
+// error that says so and what to do, not JetStream's bare "can not
+// change storage type".
+func TestFileStoreCallerAfterMemoryStream(t *testing.T) {
+	const user, pass = "fs", "fs-password-0123456789abcdef"
+	b := startBroker(t, broker.Config{User: user, Password: pass})
+	name := poolName(t)
+	w := startWorkerProc(t, b.ClientURL(), user, pass, name)
+
+	ctx := testCtx(t, 30*time.Second)
+	_, err := pool.New(ctx, pool.WithBroker(b.ClientURL()), pool.WithCredentials(user, pass), pool.WithName(name),
+		pool.WithProcesses(0), pool.WithFileStore(""))
+	if err == nil {
+		t.Fatal("a WithFileStore pool started on a stream a worker made in memory")
+	}
+	for _, want := range []string{"exists with memory storage", "asks for file storage", "nats stream rm"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
+	}
+	// The same caller without WithFileStore uses the stream as it is.
+	w.kill() // before the pool, whose cleanup checks that no child is left
+	p := externalPool(t, b.ClientURL(), user, pass, pool.WithProcesses(1))
+	if _, err := pool.Apply(ctx, p, builtin.Echo, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -37,9 +37,25 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, s Subjects, o Str
 		Duplicates:  2 * time.Minute,
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		// JetStream cannot change a stream's storage; say which side
+		// chose which, rather than pass on "can not change storage type".
+		if st, serr := js.Stream(ctx, cfg.Name); serr == nil {
+			if have := st.CachedInfo().Config.Storage; have != storage {
+				return nil, fmt.Errorf("stream %s exists with %s storage (a worker or another caller of pool %s created it first) and this caller asks for %s storage: "+
+					"start it with the same storage, or remove the stream while no tasks are queued (nats stream rm %s): %w",
+					cfg.Name, storageName(have), s.Pool, storageName(storage), cfg.Name, err)
+			}
+		}
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 	}
 	return EnsureConsumer(ctx, js, s, o)
+}
+
+func storageName(t jetstream.StorageType) string {
+	if t == jetstream.FileStorage {
+		return "file"
+	}
+	return "memory"
 }
 
 // EnsureConsumer creates or updates the pool's shared worker consumer.
