@@ -23,19 +23,8 @@ const DefaultAckWait = 5 * time.Second
 // EnsureStream creates or updates the pool's work-queue stream and its
 // shared durable pull consumer.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, s Subjects, o StreamOptions) (jetstream.Consumer, error) {
-	storage := jetstream.MemoryStorage
-	if o.File {
-		storage = jetstream.FileStorage
-	}
-	cfg := jetstream.StreamConfig{
-		Name:        s.Stream(),
-		Description: "procpool tasks of pool " + s.Pool,
-		Subjects:    []string{s.TaskFilter()},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     storage,
-		Replicas:    max(o.Replicas, 1),
-		Duplicates:  2 * time.Minute,
-	}
+	cfg := streamConfig(s, o)
+	storage := cfg.Storage
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		// JetStream cannot change a stream's storage; say which side
 		// chose which, rather than pass on "can not change storage type".
@@ -49,6 +38,23 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, s Subjects, o Str
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
 	}
 	return EnsureConsumer(ctx, js, s, o)
+}
+
+// streamConfig is the pool's task stream as o asks for it.
+func streamConfig(s Subjects, o StreamOptions) jetstream.StreamConfig {
+	storage := jetstream.MemoryStorage
+	if o.File {
+		storage = jetstream.FileStorage
+	}
+	return jetstream.StreamConfig{
+		Name:        s.Stream(),
+		Description: "procpool tasks of pool " + s.Pool,
+		Subjects:    []string{s.TaskFilter()},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     storage,
+		Replicas:    max(o.Replicas, 1),
+		Duplicates:  2 * time.Minute,
+	}
 }
 
 func storageName(t jetstream.StorageType) string {
@@ -80,13 +86,26 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, s Subjects, o S
 	return c, nil
 }
 
-// LookupOrEnsure returns the pool's consumer, creating the stream and the
-// consumer with default settings (R3 on a cluster, see DefaultReplicas) if
-// no caller has yet.
+// LookupOrEnsure makes sure the pool's stream and consumer exist, creating
+// them with default settings (R3 on a cluster, see DefaultReplicas) if no
+// caller has yet. It only ever creates: a worker's permissions need not
+// allow updating a stream (broker.WorkerPermissions), and a stream that
+// exists was set up by a caller, whose settings stand.
 func LookupOrEnsure(ctx context.Context, js jetstream.JetStream, s Subjects) error {
 	_, err := js.Consumer(ctx, s.Stream(), ConsumerName)
-	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-		_, err = EnsureStream(ctx, js, s, StreamOptions{Replicas: DefaultReplicas(js.Conn())})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		o := StreamOptions{Replicas: DefaultReplicas(js.Conn())}
+		_, err = js.CreateStream(ctx, streamConfig(s, o))
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			err = nil // a caller or another worker made it first, maybe differently: theirs stands
+		}
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", s.Stream(), err)
+		}
+		_, err = js.Consumer(ctx, s.Stream(), ConsumerName)
+	}
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		_, err = EnsureConsumer(ctx, js, s, StreamOptions{})
 	}
 	return err
 }
