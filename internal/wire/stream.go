@@ -24,15 +24,14 @@ const DefaultAckWait = 5 * time.Second
 // shared durable pull consumer.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, s Subjects, o StreamOptions) (jetstream.Consumer, error) {
 	cfg := streamConfig(s, o)
-	storage := cfg.Storage
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		// JetStream cannot change a stream's storage; say which side
 		// chose which, rather than pass on "can not change storage type".
 		if st, serr := js.Stream(ctx, cfg.Name); serr == nil {
-			if have := st.CachedInfo().Config.Storage; have != storage {
+			if have := st.CachedInfo().Config.Storage; have != cfg.Storage {
 				return nil, fmt.Errorf("stream %s exists with %s storage (a worker or another caller of pool %s created it first) and this caller asks for %s storage: "+
 					"start it with the same storage, or remove the stream while no tasks are queued (nats stream rm %s): %w",
-					cfg.Name, storageName(have), s.Pool, storageName(storage), cfg.Name, err)
+					cfg.Name, storageName(have), s.Pool, storageName(cfg.Storage), cfg.Name, err)
 			}
 		}
 		return nil, fmt.Errorf("stream %s: %w", cfg.Name, err)
