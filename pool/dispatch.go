@@ -205,16 +205,16 @@ func (d *dispatcher) failAll(err error) {
 // route is the result subscription's handler: it hands each result to its
 // waiter, once; later copies of a result (after a redelivery) are dropped.
 func (d *dispatcher) route(m *nats.Msg) {
+	took, timed := itemNanos(m.Header.Get(wire.HdrItemNanos)) // tasktimes.go
 	if m.Reply != "" {
 		// The receipt lets the worker ack the task (worker/confirm.go).
-		d.receipts.add(m.Reply)
+		d.receipts.add(m.Reply, timed && took >= receiptAtOnce)
 	}
 	rm, err := wire.DecodeResultMsg(m.Data)
 	if err != nil {
 		return // not from a worker of ours; nothing to deliver
 	}
 	src := &source{worker: rm.Worker, pid: rm.PID, host: rm.Host}
-	took := m.Header.Get(wire.HdrItemNanos)
 	for i := range rm.Results {
 		r := &rm.Results[i]
 		d.mu.Lock()
@@ -227,7 +227,7 @@ func (d *dispatcher) route(m *nats.Msg) {
 			d.dups.Add(1)
 			continue
 		}
-		if took != "" && i == 0 {
+		if timed && i == 0 {
 			d.times.observe(w.name, took) // tasktimes.go
 		}
 		d.ctr.result(r, w.start)

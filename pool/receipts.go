@@ -14,9 +14,16 @@ import (
 // for the CPU, and lets receipts that come close together go in one flush.
 const receiptDelay = 500 * time.Microsecond
 
+// receiptAtOnce is the mean time per item from which a result's receipt
+// goes at once instead: after milliseconds of work results come far
+// apart, and a receipt sent later would cost the caller's process a
+// wakeup of its own for each (BENCHMARKS.md, finding 19).
+const receiptAtOnce = time.Millisecond
+
 // receipter sends result receipts in the background.
 type receipter struct {
-	nc *nats.Conn
+	nc    *nats.Conn
+	delay time.Duration // receiptDelay
 
 	mu      sync.Mutex
 	pending []string // reply subjects to answer
@@ -25,23 +32,24 @@ type receipter struct {
 }
 
 func newReceipter(nc *nats.Conn) *receipter {
-	r := &receipter{nc: nc}
+	r := &receipter{nc: nc, delay: receiptDelay}
 	r.timer = time.AfterFunc(time.Hour, r.send)
 	r.timer.Stop()
 	return r
 }
 
-// add queues a receipt for the result message whose reply subject is reply.
-func (r *receipter) add(reply string) {
+// add queues a receipt for the result message whose reply subject is
+// reply, or sends it at once.
+func (r *receipter) add(reply string, now bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	if r.closed || now {
 		_ = r.nc.Publish(reply, nil)
 		return
 	}
 	r.pending = append(r.pending, reply)
 	if len(r.pending) == 1 {
-		r.timer.Reset(receiptDelay)
+		r.timer.Reset(r.delay)
 	}
 }
 

@@ -24,13 +24,21 @@ type taskTimes struct {
 
 func newTaskTimes() *taskTimes { return &taskTimes{m: map[string]time.Duration{}} }
 
-// observe folds in a result message's mean time per item, in nanoseconds.
-func (t *taskTimes) observe(name, nanos string) {
-	ns, err := strconv.ParseInt(nanos, 10, 64)
-	if err != nil || ns < 0 || name == "" {
+// itemNanos reads a result message's mean time per item
+// (wire.HdrItemNanos); ok is false when the message has none.
+func itemNanos(header string) (d time.Duration, ok bool) {
+	ns, err := strconv.ParseInt(header, 10, 64)
+	if err != nil || ns < 0 {
+		return 0, false
+	}
+	return time.Duration(ns), true
+}
+
+// observe folds in a result message's mean time per item.
+func (t *taskTimes) observe(name string, d time.Duration) {
+	if name == "" {
 		return
 	}
-	d := time.Duration(ns)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, ok := t.m[name]; ok {
