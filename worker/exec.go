@@ -56,7 +56,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	tm := &rt.tm // decoded into the same memory, message after message
 	// Between messages, hold nothing of this one: a large Map chunk's
 	// data would stay in memory until the next message (+1 MB of RSS).
-	defer rt.tm.Release()
+	defer tm.Release()
 	err := wire.DecodeTaskMsgInto(m.Data, tm)
 	if err != nil || j.reply == "" || j.name == "" {
 		// Nobody to answer, or nothing to run: drop it for good, with a reason.
