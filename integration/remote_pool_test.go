@@ -87,7 +87,10 @@ func TestMixedPool(t *testing.T) {
 }
 
 // TestRemoteWorkerJoinsMidMap: a worker host that starts while a Map runs
-// takes work at once.
+// takes work at once. Results are read in the order they complete
+// (IMapUnordered): "at once" is about time, and an ordered map's input
+// index says little about it, since the joiner takes whichever message is
+// oldest in the queue, maybe a handed-back half far ahead in the input.
 func TestRemoteWorkerJoinsMidMap(t *testing.T) {
 	bin, b, env := remoteSetup(t)
 	first := startWorkerBinary(t, bin, "worker-first", 1, env...)
@@ -97,7 +100,7 @@ func TestRemoteWorkerJoinsMidMap(t *testing.T) {
 	var whos []builtin.Who
 	var joiner *osProc
 	var joinedAt int
-	for w, err := range pool.IMap(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 20*time.Millisecond)), pool.WithChunksize(1)) {
+	for w, err := range pool.IMapUnordered(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 20*time.Millisecond)), pool.WithChunksize(1)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,9 +115,10 @@ func TestRemoteWorkerJoinsMidMap(t *testing.T) {
 	firstJoiner := slices.IndexFunc(whos, func(w builtin.Who) bool { return w.PPID == joiner.pid() })
 	t.Logf("after the join at result %d: %s (first %d, joiner %d); the joiner's first result is #%d",
 		joinedAt, describe(by), first.pid(), joiner.pid(), firstJoiner)
-	// At once: among the next few results (those finishing while it
-	// started), not after the backlog. Its share of the rest is logged, not
-	// asserted: see the report of issue 4 (a joiner gets well under half).
+	// At once: among the next few results to complete (those finishing
+	// while it started), not after the backlog. Its share of the rest is
+	// logged, not asserted (about half here; with an ordered IMap well under
+	// half, see the report of issue 4).
 	if firstJoiner < 0 || firstJoiner > joinedAt+30 {
 		t.Fatalf("the joiner's first result is #%d; it joined at #%d", firstJoiner, joinedAt)
 	}
