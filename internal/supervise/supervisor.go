@@ -33,16 +33,26 @@ type Supervisor struct {
 	delay time.Duration // stop: SIGTERM, then SIGKILL after this long
 	out   *prefixer     // PrefixOutput (output.go); nil: children inherit stdout and stderr
 
-	stopping atomic.Bool
+	stopping atomic.Bool // set under mu, with stopMode: see register
 	stopCh   chan struct{}
 	wg       sync.WaitGroup
 
-	mu     sync.Mutex
-	procs  map[int]*child // by slot
-	ready  chan readyEvent
-	starts atomic.Int64 // processes started, for tests and status
-	deaths atomic.Int64 // processes that exited without being asked to
+	mu       sync.Mutex
+	procs    map[int]*child // by slot
+	stopMode stopMode       // how children are ended once stopping; under mu
+	ready    chan readyEvent
+	starts   atomic.Int64 // processes started, for tests and status
+	deaths   atomic.Int64 // processes that exited without being asked to
 }
+
+// stopMode is how Stop ends children: a graceful stop that runs out of
+// time becomes a kill, and so does a Stop(false) during a graceful one.
+type stopMode int
+
+const (
+	stopGraceful stopMode = iota + 1 // SIGTERM, then SIGKILL after the delay
+	stopKill                         // SIGKILL to the process group
+)
 
 type readyEvent struct {
 	slot int
@@ -171,11 +181,32 @@ func (s *Supervisor) spawn(slot int) (*child, error) {
 		c.output = output
 		output.start(s.out, "[w "+c.id+"] ")
 	}
-	s.mu.Lock()
-	s.procs[slot] = c
-	s.mu.Unlock()
+	s.register(slot, c)
 	go s.readStatus(c, cp.statusR)
 	return c, nil
+}
+
+// register records a freshly started child in its slot. A stop may have
+// begun while it was being started: then it is ended at once, the way the
+// stop ends the others. Stop sets stopping and snapshots procs under the
+// same lock, so every child is either in that snapshot or sees the stop
+// here; none is left running for run to wait on forever.
+func (s *Supervisor) register(slot int, c *child) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.procs[slot] = c
+	if s.stopping.Load() {
+		s.end(c, s.stopMode)
+	}
+}
+
+// end signals one child according to mode.
+func (s *Supervisor) end(c *child, mode stopMode) {
+	if mode == stopKill {
+		killGroup(c.pid)
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 }
 
 // readStatus follows a child's status pipe until the child closes it.
@@ -272,40 +303,64 @@ loop:
 }
 
 // Stop ends every child: gracefully (SIGTERM, then SIGKILL after the stop
-// delay) or at once (SIGKILL), and waits for all of them.
+// delay) or at once (SIGKILL), and waits for all of them, children that
+// were being started when it was called included. A Stop(false) while a
+// graceful Stop is under way turns it into a kill. Stop is idempotent.
 func (s *Supervisor) Stop(graceful bool) {
-	if s.stopping.Swap(true) {
+	mode := stopKill
+	if graceful {
+		mode = stopGraceful
+	}
+	s.mu.Lock()
+	first := !s.stopping.Load()
+	if first {
+		s.stopping.Store(true)
+		s.stopMode = mode
+		close(s.stopCh)
+	}
+	s.mu.Unlock()
+	if !first {
+		if !graceful {
+			s.killAll()
+		}
 		s.wg.Wait()
 		return
 	}
-	close(s.stopCh)
+	if !graceful {
+		s.killAll()
+		s.wg.Wait()
+		return
+	}
+	s.signalAll(stopGraceful)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	timer := time.NewTimer(s.delay)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		s.killAll()
+		<-done
+	}
+}
+
+// killAll switches the stop to killing and SIGKILLs every child known now;
+// any child registered later is killed by register.
+func (s *Supervisor) killAll() {
 	s.mu.Lock()
-	kids := make([]*child, 0, len(s.procs))
-	for _, c := range s.procs {
-		kids = append(kids, c)
-	}
+	s.stopMode = stopKill
 	s.mu.Unlock()
-	for _, c := range kids {
-		if graceful {
-			_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		} else {
-			killGroup(c.pid)
-		}
+	s.signalAll(stopKill)
+}
+
+// signalAll ends every registered child with mode. It signals under the
+// lock, so no child registers between the snapshot and the signal.
+func (s *Supervisor) signalAll(mode stopMode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.procs {
+		s.end(c, mode)
 	}
-	if graceful {
-		timer := time.NewTimer(s.delay)
-		defer timer.Stop()
-		for _, c := range kids {
-			select {
-			case <-c.exited:
-			case <-timer.C:
-				for _, k := range kids {
-					killGroup(k.pid)
-				}
-			}
-		}
-	}
-	s.wg.Wait()
 }
 
 // Child describes one live, ready child process.
