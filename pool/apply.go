@@ -103,7 +103,7 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 		return a
 	}
 	name := t.Name()
-	seq := p.d.add(0, name, func(r *wire.Result, src *source) {
+	seq, err := p.d.add(0, name, func(r *wire.Result, src *source) {
 		if r.Err != nil {
 			a.set(zero, resultError(name, r, src, 0))
 			return
@@ -118,6 +118,10 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 		}
 		a.set(v, err)
 	})
+	if err != nil {
+		a.set(zero, err)
+		return a
+	}
 	stop := context.AfterFunc(ctx, func() {
 		if p.d.forget(seq) {
 			a.set(zero, p.waitErr(ctx.Err()))

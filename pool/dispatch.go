@@ -65,6 +65,7 @@ type dispatcher struct {
 	mu      sync.Mutex
 	pending map[uint64]*waiter
 	idle    chan struct{} // closed and replaced when pending drops to zero
+	failed  error         // set by failAll: no waiter is added after it
 
 	submit chan submission
 	stop   chan struct{}
@@ -129,12 +130,18 @@ func (d *dispatcher) close() {
 func (d *dispatcher) newCall() uint64 { return d.callSeq.Add(1) }
 
 // add registers a waiter for a new task and returns the task's sequence.
-func (d *dispatcher) add(call uint64, name string, done completion) uint64 {
+// Once failAll has run it adds nothing and returns failAll's error: a call
+// that passed its closed check just before the pool stopped would
+// otherwise wait for a result nothing will send.
+func (d *dispatcher) add(call uint64, name string, done completion) (uint64, error) {
 	seq := d.seq.Add(1)
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failed != nil {
+		return 0, d.failed
+	}
 	d.pending[seq] = &waiter{call: call, name: name, done: done, start: time.Now()}
-	d.mu.Unlock()
-	return seq
+	return seq, nil
 }
 
 // forget drops a waiter; its result, if one comes, counts as a duplicate.
@@ -190,6 +197,7 @@ func (d *dispatcher) waitIdle(ctx context.Context) error {
 // failAll completes every pending task with err (pool closing).
 func (d *dispatcher) failAll(err error) {
 	d.mu.Lock()
+	d.failed = err
 	ws := make([]*waiter, 0, len(d.pending))
 	for seq, w := range d.pending {
 		ws = append(ws, w)

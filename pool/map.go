@@ -108,7 +108,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 			ErrTooLarge, index, m.name, c.n, size, limit)
 	}
 	var seq uint64
-	seq = m.p.d.add(m.call, m.name, func(r *wire.Result, src *source) {
+	seq, err := m.p.d.add(m.call, m.name, func(r *wire.Result, src *source) {
 		out := chunkOutcome{index: index, first: first, n: c.n, items: r.All()}
 		if r.Err != nil {
 			out.err = resultError(m.name, r, src, first)
@@ -124,10 +124,14 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 		default:
 		}
 	})
+	if err != nil {
+		<-m.slots
+		return err
+	}
 	m.mu.Lock()
 	m.seqs[seq] = struct{}{}
 	m.mu.Unlock()
-	err := m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size, items: c.n,
+	err = m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size, items: c.n,
 		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}, frame: c.frame, pack: m.pack})
 	if err != nil {
 		m.p.d.forget(seq)
