@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -98,12 +99,14 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 		a.set(zero, fmt.Errorf("%w: %s: %w", ErrInvalidArgument, t.Name(), err))
 		return a
 	}
-	if err := p.fits(t.Name(), len(payload)); err != nil {
+	name := t.Name()
+	// Too large for a message: stored, and the task carries a reference.
+	ref, err := p.d.storeTask(ctx, name, binary.AppendUvarint(nil, uint64(len(payload))), payload)
+	if err != nil {
 		a.set(zero, err)
 		return a
 	}
-	name := t.Name()
-	seq, err := p.d.add(0, name, func(r *wire.Result, src *source) {
+	seq, err := p.d.add(0, name, ref, func(r *wire.Result, src *source) {
 		if r.Err != nil {
 			a.set(zero, resultError(name, r, src, 0))
 			return
@@ -132,6 +135,9 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 		stop()
 	}
 	sub := submission{name: name, task: wire.Task{Seq: seq, Items: [][]byte{payload}}, size: len(payload) + 16, items: 1}
+	if ref != nil {
+		sub.task, sub.size = wire.Task{Seq: seq, NItems: 1, Ref: ref}, 64
+	}
 	if err := p.d.enqueue(ctx, sub); err != nil {
 		if p.d.forget(seq) {
 			a.set(zero, err)
@@ -161,14 +167,6 @@ func (p *Pool) waitErr(err error) error {
 		return err
 	}
 	return fmt.Errorf("pool: no live worker in pool %q (no local worker process, no remote worker has joined): %w", p.Name(), err)
-}
-
-// fits checks that a payload of n bytes can travel in one task message.
-func (p *Pool) fits(task string, n int) error {
-	if limit := p.d.maxPayload - msgHeadroom; n > limit {
-		return fmt.Errorf("%w: argument of %s is %d bytes; the broker's limit is %d", ErrTooLarge, task, n, limit)
-	}
-	return nil
 }
 
 // resultError turns a failed result into the caller's error.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -67,12 +68,20 @@ type dispatcher struct {
 	idle    chan struct{} // closed and replaced when pending drops to zero
 	failed  error         // set by failAll: no waiter is added after it
 
-	submit chan submission
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	sub    *nats.Subscription
+	submit  chan submission
+	stop    chan struct{}
+	stopCtx context.Context // ends with stop, for fetches in flight
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	sub     *nats.Subscription
 
 	receipts *receipter // result receipts, sent off the result path
+
+	// Values too large for a message (values.go).
+	vals   *blob.Values
+	vdir   *blob.Dir // this caller's value files; nil where none could be made
+	argDir string    // vdir's name when arguments may go there: every worker is on this host
+	inline int       // the largest task or result carried inside a message
 }
 
 type waiter struct {
@@ -80,6 +89,13 @@ type waiter struct {
 	name  string // the task's, for its execution time
 	done  completion
 	start time.Time // when it was submitted, for the duration histogram
+	ref   *wire.Ref // its stored argument, deleted once the task is over
+	// fetching: its result is stored and being fetched; a copy of the
+	// result that comes meanwhile is a duplicate. A resend of the same
+	// result message names the same value, which must not be deleted
+	// under the fetch.
+	fetching bool
+	fetchRef wire.Ref
 }
 
 func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, error) {
@@ -94,6 +110,7 @@ func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, 
 		stop:        make(chan struct{}),
 		ctr:         newCounters(),
 	}
+	d.stopCtx, d.cancel = context.WithCancel(context.Background())
 	if o.taskTimeout > 0 {
 		d.timeoutMS = strconv.FormatInt(o.taskTimeout.Milliseconds(), 10)
 	}
@@ -122,6 +139,7 @@ func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, 
 // left for the caller to fail.
 func (d *dispatcher) close() {
 	close(d.stop)
+	d.cancel()
 	d.wg.Wait()
 	_ = d.sub.Unsubscribe()
 	d.receipts.close()
@@ -133,14 +151,18 @@ func (d *dispatcher) newCall() uint64 { return d.callSeq.Add(1) }
 // Once failAll has run it adds nothing and returns failAll's error: a call
 // that passed its closed check just before the pool stopped would
 // otherwise wait for a result nothing will send.
-func (d *dispatcher) add(call uint64, name string, done completion) (uint64, error) {
+// ref is the task's stored argument, if any: the waiter owns it from here.
+func (d *dispatcher) add(call uint64, name string, ref *wire.Ref, done completion) (uint64, error) {
 	seq := d.seq.Add(1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.failed != nil {
+		if ref != nil {
+			d.vals.Release(*ref)
+		}
 		return 0, d.failed
 	}
-	d.pending[seq] = &waiter{call: call, name: name, done: done, start: time.Now()}
+	d.pending[seq] = &waiter{call: call, name: name, done: done, start: time.Now(), ref: ref}
 	return seq, nil
 }
 
@@ -155,8 +177,11 @@ func (d *dispatcher) forget(seq uint64) bool {
 	return ok
 }
 
-// remove deletes a waiter; d.mu is held.
+// remove deletes a waiter, and its stored argument; d.mu is held.
 func (d *dispatcher) remove(seq uint64) {
+	if w := d.pending[seq]; w != nil && w.ref != nil {
+		d.vals.Release(*w.ref)
+	}
 	delete(d.pending, seq)
 	if len(d.pending) == 0 {
 		close(d.idle)
@@ -227,12 +252,26 @@ func (d *dispatcher) route(m *nats.Msg) {
 		r := &rm.Results[i]
 		d.mu.Lock()
 		w := d.pending[r.Seq]
-		if w != nil {
+		keep := false // a stored result that is being fetched
+		if w != nil && w.fetching {
+			keep = r.Ref != nil && *r.Ref == w.fetchRef
+			w = nil // its first result is being fetched: this is a copy
+		}
+		if w != nil && r.Ref != nil {
+			w.fetching, w.fetchRef = true, *r.Ref // stays pending (Close waits for it) until fetched
+		} else if w != nil {
 			d.remove(r.Seq)
 		}
 		d.mu.Unlock()
 		if w == nil {
 			d.dups.Add(1)
+			if r.Ref != nil && !keep {
+				d.vals.Release(*r.Ref)
+			}
+			continue
+		}
+		if r.Ref != nil {
+			d.fetchResult(w, *r, src) // values.go
 			continue
 		}
 		if timed && i == 0 {
@@ -340,6 +379,9 @@ func (d *dispatcher) publish(subs []submission) {
 	m.Header.Set(wire.HdrMaxAttempts, d.maxAttempts)
 	if d.timeoutMS != "" {
 		m.Header.Set(wire.HdrTimeout, d.timeoutMS)
+	}
+	if d.vdir != nil {
+		m.Header.Set(wire.HdrValueDir, d.vdir.Name())
 	}
 	for attempt := 0; ; attempt++ {
 		_, err := d.js.PublishMsgAsync(m)

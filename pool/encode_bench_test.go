@@ -11,11 +11,24 @@ func BenchmarkEncodeChunk(b *testing.B) {
 	for i := range items {
 		items[i] = fmt.Sprintf("item-%d-abc", i)
 	}
-	p := &Pool{d: &dispatcher{maxPayload: 8 << 20}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := encodeChunk(p, "bench", items); err != nil {
-			b.Fatal(err)
+		c := &chunker[string]{name: "bench", size: len(items), hint: len(items)}
+		chunks := 0
+		for _, it := range items {
+			_, _, ok, err := c.push(it)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ok {
+				chunks++
+			}
+		}
+		if _, _, ok := c.flush(); ok {
+			chunks++
+		}
+		if chunks != 1 {
+			b.Fatalf("%d chunks, want 1", chunks)
 		}
 	}
 }

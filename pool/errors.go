@@ -33,7 +33,9 @@ var (
 	ErrInvalidOption = errors.New("pool: invalid option")
 	// ErrInvalidArgument wraps every error from an invalid argument.
 	ErrInvalidArgument = errors.New("pool: invalid argument")
-	// ErrTooLarge: an argument does not fit in one message of the broker.
+	// ErrTooLarge: a value is larger than the value store can hold (see
+	// docs/protocol.md, Values of any size): values too large for a message
+	// are stored, up to that store's free room.
 	ErrTooLarge = errors.New("pool: payload too large")
 )
 

@@ -2,10 +2,10 @@ package pool
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"iter"
 	"sync"
+	"sync/atomic"
 
 	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/worker"
@@ -15,15 +15,20 @@ import (
 type MapOption func(*mapOptions) error
 
 type mapOptions struct {
-	chunksize int            // 0: choose
-	window    int            // chunks in flight at once
-	progress  func(Progress) // WithProgress; nil: none
+	chunksize   int            // 0: choose
+	window      int            // chunks in flight at once
+	windowBytes int64          // bytes of chunks in flight at once
+	progress    func(Progress) // WithProgress; nil: none
 }
 
 // WithChunksize sets how many items travel and run as one task. Default:
-// for Map, Python's len/(4*workers) rounded up; for IMap and
-// IMapUnordered, whose input length is unknown, 1. Small tasks are packed
-// several to a message anyway, so 1 is cheap.
+// for Map, Python's len/(4*workers) rounded up, and no more than 256 KiB
+// of encoded items per chunk (a chunk is cut there, so that a million
+// short strings travel in many small messages rather than a few huge
+// ones); for IMap and IMapUnordered, whose input length is unknown, 1.
+// Small tasks are packed several to a message anyway, so 1 is cheap. An
+// explicit chunksize is kept as given: a chunk too large for a message is
+// stored beside the broker (docs/protocol.md, Values of any size).
 func WithChunksize(n int) MapOption {
 	return func(o *mapOptions) error {
 		if n < 1 {
@@ -46,8 +51,25 @@ func WithWindow(n int) MapOption {
 	}
 }
 
+// WithWindowBytes bounds the encoded bytes of one call's chunks queued,
+// running or returned and not yet consumed; the input is read no further
+// ahead than that, so a stream of large items keeps memory bounded. A
+// single chunk larger than n still goes, alone. Default 64 MiB.
+func WithWindowBytes(n int64) MapOption {
+	return func(o *mapOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithWindowBytes(%d): want at least 1", ErrInvalidOption, n)
+		}
+		o.windowBytes = n
+		return nil
+	}
+}
+
+// defaultWindowBytes is WithWindowBytes' default.
+const defaultWindowBytes = 64 << 20
+
 func buildMapOptions(opts []MapOption) (mapOptions, error) {
-	o := mapOptions{window: 4096}
+	o := mapOptions{window: 4096, windowBytes: defaultWindowBytes}
 	for _, opt := range opts {
 		if opt == nil {
 			return o, fmt.Errorf("%w: nil MapOption", ErrInvalidOption)
@@ -64,6 +86,7 @@ type chunkOutcome struct {
 	index int // chunk number
 	first int // index of its first item in the input
 	n     int // its number of items
+	bytes int // its encoded size, held in the byte window until consumed
 	items iter.Seq[[]byte]
 	err   error
 }
@@ -75,6 +98,7 @@ type mapCall struct {
 	name  string
 	call  uint64
 	slots chan struct{}
+	bytes *byteWindow
 	pack  int // submission.pack of its chunks
 
 	mu       sync.Mutex
@@ -83,33 +107,41 @@ type mapCall struct {
 	notify   chan struct{} // gets a token when outcomes grows
 }
 
-func newMapCall(p *Pool, name string, window int) *mapCall {
+func newMapCall(p *Pool, name string, o mapOptions) *mapCall {
 	return &mapCall{
 		p: p, name: name, call: p.d.newCall(),
-		slots:  make(chan struct{}, window),
+		slots:  make(chan struct{}, o.window),
+		bytes:  newByteWindow(o.windowBytes),
 		seqs:   map[uint64]struct{}{},
 		notify: make(chan struct{}, 1),
 	}
 }
 
-// submit queues one chunk, waiting for a window slot while ctx lives.
+// submit queues one chunk, waiting for room in the window (chunks and
+// bytes) while ctx lives. A chunk too large for a message is stored and
+// travels as a reference.
 func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) error {
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	size := 16 + len(c.buf)
-	if limit := m.p.d.maxPayload - msgHeadroom; size > limit {
-		// Every item fits, the chunk does not: say so rather than let the
-		// publish fail later with a less useful error.
+	if err := m.bytes.acquire(ctx, int64(len(c.buf))); err != nil {
 		<-m.slots
-		return fmt.Errorf("%w: chunk %d of %s (%d items) is %d bytes; the broker's limit is %d: use a smaller WithChunksize",
-			ErrTooLarge, index, m.name, c.n, size, limit)
+		return err
+	}
+	unwind := func() {
+		m.bytes.release(int64(len(c.buf)))
+		<-m.slots
+	}
+	ref, err := m.p.d.storeTask(ctx, m.name, c.buf) // values.go
+	if err != nil {
+		unwind()
+		return err
 	}
 	var seq uint64
-	seq, err := m.p.d.add(m.call, m.name, func(r *wire.Result, src *source) {
-		out := chunkOutcome{index: index, first: first, n: c.n, items: r.All()}
+	seq, err = m.p.d.add(m.call, m.name, ref, func(r *wire.Result, src *source) {
+		out := chunkOutcome{index: index, first: first, n: c.n, bytes: len(c.buf), items: r.All()}
 		if r.Err != nil {
 			out.err = resultError(m.name, r, src, first)
 		} else if r.Len() != c.n {
@@ -125,20 +157,24 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 		}
 	})
 	if err != nil {
-		<-m.slots
+		unwind()
 		return err
 	}
 	m.mu.Lock()
 	m.seqs[seq] = struct{}{}
 	m.mu.Unlock()
-	err = m.p.d.enqueue(ctx, submission{name: m.name, call: m.call, size: size, items: c.n,
-		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}, frame: c.frame, pack: m.pack})
+	sub := submission{name: m.name, call: m.call, size: 16 + len(c.buf), items: c.n,
+		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}, frame: c.frame, pack: m.pack}
+	if ref != nil {
+		sub.size, sub.task, sub.frame = 64, wire.Task{Seq: seq, NItems: c.n, Ref: ref}, nil
+	}
+	err = m.p.d.enqueue(ctx, sub)
 	if err != nil {
 		m.p.d.forget(seq)
 		m.mu.Lock()
 		delete(m.seqs, seq)
 		m.mu.Unlock()
-		<-m.slots
+		unwind()
 	}
 	return err
 }
@@ -160,8 +196,11 @@ func (m *mapCall) take() []chunkOutcome {
 	return out
 }
 
-// release frees a window slot after an outcome has been consumed.
-func (m *mapCall) release() { <-m.slots }
+// release frees an outcome's room in the window once it is consumed.
+func (m *mapCall) release(oc *chunkOutcome) {
+	m.bytes.release(int64(oc.bytes))
+	<-m.slots
+}
 
 // abandon forgets the call's outstanding chunks and tells workers to skip
 // the ones still queued.
@@ -196,32 +235,6 @@ type encodedChunk struct {
 	// that a chunk sent as a message of its own is framed in place, not
 	// copied into a second buffer (dispatcher.publish).
 	frame []byte
-}
-
-// encodeChunk encodes items for one task straight into their wire form,
-// in one buffer sized after the first item; each must fit in a message.
-func encodeChunk[A any](p *Pool, name string, items []A) (encodedChunk, error) {
-	var buf, item []byte
-	for i, it := range items {
-		var err error
-		if item, err = wire.AppendEncode(item[:0], it); err != nil {
-			return encodedChunk{}, fmt.Errorf("%w: %s item %d: %w", ErrInvalidArgument, name, i, err)
-		}
-		if err := p.fits(name, len(item)); err != nil {
-			return encodedChunk{}, err
-		}
-		if buf == nil {
-			// Items of a chunk tend to be alike: room for all of them at
-			// the first one's size, and a quarter more, in one allocation.
-			per := len(item) + binary.MaxVarintLen32
-			buf = make([]byte, wire.MaxOneTaskPrefix, wire.MaxOneTaskPrefix+min(per*len(items)*5/4, maxTaskPackBytes))
-		}
-		buf = wire.AppendItem(buf, item)
-	}
-	if buf == nil {
-		return encodedChunk{n: len(items)}, nil
-	}
-	return encodedChunk{buf: buf[wire.MaxOneTaskPrefix:], n: len(items), frame: buf}, nil
 }
 
 func decodeInto[R any](dst []R, items iter.Seq[[]byte], name string, first int) error {
@@ -264,8 +277,10 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 		return nil, err
 	}
 	workers := p.numWorkers()
+	ch := &chunker[A]{name: t.Name(), size: o.chunksize, hint: len(items)}
 	if o.chunksize == 0 {
-		o.chunksize = defaultChunksize(len(items), workers)
+		ch.size = defaultChunksize(len(items), workers)
+		ch.maxBytes = p.d.inline // values.go
 	}
 	out := make([]R, len(items))
 	prog := newProgress(o.progress, len(items)) // progress.go
@@ -274,8 +289,8 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 		return out, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	m := newMapCall(p, t.Name(), o.window)
-	nchunks := (len(items) + o.chunksize - 1) / o.chunksize
+	m := newMapCall(p, t.Name(), o)
+	nchunks := (len(items) + ch.size - 1) / ch.size // at least: the byte budget may cut more
 	// However short the caller thinks these tasks are, no message packs
 	// more than a worker's share of them: when the estimate is wrong (it
 	// came from other inputs), every worker has started on the call at
@@ -284,24 +299,39 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // the feeder stops on cancel
 	feedErr := make(chan error, 1)
+	var total atomic.Int64 // chunks submitted, once the feeder is done; -1 before
+	total.Store(-1)
 	wg.Go(func() {
-		for c := range nchunks {
-			first := c * o.chunksize
-			chunk := items[first:min(first+o.chunksize, len(items))]
-			enc, err := encodeChunk(p, t.Name(), chunk)
-			if err == nil {
-				err = m.submit(ctx, c, first, enc)
-			}
-			if err != nil {
+		index := 0
+		submit := func(c encodedChunk, first int) bool {
+			if err := m.submit(ctx, index, first, c); err != nil {
 				feedErr <- err
 				m.wake() // the loop may be waiting for an outcome that will never come
+				return false
+			}
+			index++
+			return true
+		}
+		for _, it := range items {
+			c, first, ok, err := ch.push(it)
+			if err != nil {
+				feedErr <- err
+				m.wake()
+				return
+			}
+			if ok && !submit(c, first) {
 				return
 			}
 		}
+		if c, first, ok := ch.flush(); ok && !submit(c, first) {
+			return
+		}
+		total.Store(int64(index))
+		m.wake()
 	})
-	for done := 0; done < nchunks; {
+	for done := 0; ; {
 		for _, oc := range m.take() {
-			m.release()
+			m.release(&oc)
 			done++
 			if oc.err == nil {
 				oc.err = decodeInto(out[oc.first:oc.first+oc.n], oc.items, t.Name(), oc.first)
@@ -315,7 +345,7 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 			}
 		}
 		prog.report()
-		if done == nchunks {
+		if int64(done) == total.Load() {
 			break
 		}
 		select {
@@ -369,7 +399,7 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 			o.chunksize = 1
 		}
 		ctx, cancel := context.WithCancel(ctx)
-		m := newMapCall(p, t.Name(), o.window)
+		m := newMapCall(p, t.Name(), o)
 		var wg sync.WaitGroup
 		// Shutdown order: stop the feeder (cancel), wait for it, then
 		// forget what is still queued.
@@ -381,35 +411,40 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 		prog := newProgress(o.progress, -1) // progress.go
 		var feedErr error
 		wg.Go(func() {
-			n, chunk, first := 0, make([]A, 0, o.chunksize), 0
-			flush := func() bool {
-				enc, err := encodeChunk(p, t.Name(), chunk)
-				if err == nil {
-					err = m.submit(ctx, n, first, enc)
-				}
-				if err != nil {
-					mu.Lock()
-					feedErr = err
-					mu.Unlock()
+			ch := &chunker[A]{name: t.Name(), size: o.chunksize}
+			n := 0
+			fail := func(err error) {
+				mu.Lock()
+				feedErr = err
+				mu.Unlock()
+			}
+			submit := func(c encodedChunk, first int) bool {
+				if err := m.submit(ctx, n, first, c); err != nil {
+					fail(err)
 					return false
 				}
-				first += len(chunk)
 				n++
-				chunk = make([]A, 0, o.chunksize)
 				return true
 			}
 			ok := true
 			for it := range items {
-				chunk = append(chunk, it)
-				if len(chunk) == o.chunksize {
-					if ok = flush(); !ok {
-						break
-					}
+				c, first, ready, err := ch.push(it)
+				if err != nil {
+					fail(err)
+					ok = false
+					break
+				}
+				if ready && !submit(c, first) {
+					ok = false
+					break
 				}
 			}
-			if ok && len(chunk) > 0 {
-				ok = flush()
+			if ok {
+				if c, first, ready := ch.flush(); ready {
+					submit(c, first)
+				}
 			}
+			first := ch.first
 			mu.Lock()
 			total, feedDone, totalItems = n, true, first
 			mu.Unlock()
@@ -422,7 +457,7 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 		held := map[int]chunkOutcome{} // ordered: arrived ahead of their turn
 		next, yielded := 0, 0
 		emit := func(oc chunkOutcome) bool {
-			defer m.release()
+			defer m.release(&oc)
 			yielded++
 			if oc.err != nil {
 				for range max(oc.n, 1) {

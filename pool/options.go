@@ -32,6 +32,7 @@ type options struct {
 	fileStore        bool
 	replicas         int
 	ackWait          time.Duration
+	valueTTL         time.Duration // WithValueTTL; 0: blob.DefaultTTL
 	startTimeout     time.Duration
 	stopTimeout      time.Duration
 	metricsAddr      string // WithMetrics (metrics.go)
@@ -249,6 +250,22 @@ func WithAckWait(d time.Duration) Option {
 			return invalid("WithAckWait(%s): below 100ms", d)
 		}
 		o.ackWait = d
+		return nil
+	}
+}
+
+// WithValueTTL bounds how long a large value stored beside the broker
+// (an argument or result too large for a message) can outlive a caller or
+// worker killed before it deleted the value; values are otherwise deleted
+// as soon as their task is over. It is the pool's object store bucket's
+// TTL, set when the bucket is made: a task still queued after it finds its
+// argument gone and fails with a clear error. Default 24h.
+func WithValueTTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d < time.Second {
+			return invalid("WithValueTTL(%s): below 1s", d)
+		}
+		o.valueTTL = d
 		return nil
 	}
 }

@@ -141,6 +141,7 @@ func (p *Pool) start(ctx context.Context) error {
 	if p.d, err = newDispatcher(p.nc, p.subj, &p.o); err != nil {
 		return err
 	}
+	p.setupValues(js, replicas)              // values.go
 	if err := p.startMetrics(); err != nil { // metrics.go
 		return err
 	}
@@ -196,6 +197,7 @@ func (p *Pool) shutdown(graceful bool) {
 	if p.d != nil {
 		p.d.failAll(ErrClosed)
 		p.d.close()
+		p.closeValues() // values.go
 	}
 	if p.beats != nil {
 		p.beats.stop()

@@ -53,7 +53,7 @@ func Start[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg A) (
 	pr := &Process[R]{p: p, task: t.Name()}
 	// Registering in the pending set makes Close wait for the process and
 	// Terminate (via failAll) kill it.
-	pr.seq, err = p.d.add(0, pr.task, func(r *wire.Result, _ *source) {
+	pr.seq, err = p.d.add(0, pr.task, nil, func(r *wire.Result, _ *source) {
 		if r.Err == nil || r.Err.Code != codeClosed {
 			return // nothing else is ever routed to a process's entry
 		}

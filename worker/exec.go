@@ -31,6 +31,7 @@ type job struct {
 	call     uint64
 	start    time.Time
 	msgID    string
+	valueDir string // the caller's value directory, for large results (values.go)
 
 	mu        sync.Mutex
 	next, end int
@@ -52,6 +53,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	}
 	j := &job{msg: m, delivery: meta.Delivered, start: time.Now(), msgID: m.Header.Get(wire.HdrMsgID)}
 	j.reply = m.Header.Get(wire.HdrReply)
+	j.valueDir = m.Header.Get(wire.HdrValueDir)
 	j.name = m.Subject[min(len(rt.subj.TaskPrefix()), len(m.Subject)):]
 	tm := &rt.tm // decoded into the same memory, message after message
 	// Between messages, hold nothing of this one: a large Map chunk's
@@ -148,7 +150,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 		j.mu.Lock()
 		rt.addEncoded(j, enc, t.Seq)
 		j.outExec += took
-		j.outItems += len(t.Items)
+		j.outItems += t.Len()
 		if time.Since(j.lastFlush) >= rt.cfg.GiveBackAfter {
 			rt.flush(j)
 		}
@@ -185,8 +187,17 @@ func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task)
 		hard = time.AfterFunc(j.timeout+rt.cfg.HardTimeoutGrace, func() { rt.hardTimeout(j, t) })
 		defer hard.Stop()
 	}
-	buf := wire.AppendResultOK(rt.resBuf[:0], t.Seq, j.attempt, len(t.Items))
-	for k, item := range t.Items {
+	rt.trimBuffers()                    // values.go
+	items, info := rt.taskItems(ctx, t) // values.go: fetched if stored
+	if info != nil {
+		rt.failed.Add(1)
+		rt.done.Add(1)
+		rt.resBuf = wire.AppendResult(rt.resBuf[:0], &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info})
+		return rt.resBuf
+	}
+	buf := wire.AppendResultOK(rt.resBuf[:0], t.Seq, j.attempt, len(items))
+	head := len(buf)
+	for k, item := range items {
 		out, err := callHandler(tctx, h, item, rt.itemBuf[:0])
 		rt.itemBuf = out
 		if err != nil {
@@ -199,8 +210,11 @@ func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task)
 		}
 		buf = wire.AppendItem(buf, out)
 	}
-	rt.resBuf = buf
 	rt.done.Add(1)
+	if len(buf) > rt.inline {
+		buf = rt.storeResult(ctx, j, t, buf, head, len(items)) // values.go
+	}
+	rt.resBuf = buf
 	return buf
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/internal/wire"
 )
@@ -50,6 +51,9 @@ type runtime struct {
 	out             outBufs      // result message buffers, recycled after their receipts
 
 	confirms *confirmer // results awaiting the caller's receipt (confirm.go)
+
+	vals   *blob.Values // stored arguments and results (values.go)
+	inline int          // the largest result carried inside a message
 
 	obs *observe // self-measurements and the operator's drain request (micro.go)
 }
@@ -103,6 +107,9 @@ func Serve(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("worker: jetstream: %w", err)
 	}
 	rt.js = js
+	rt.vals = blob.NewValues(js, blob.Bucket(cfg.Pool), blob.ObjectsConfig{Replicas: wire.DefaultReplicas(nc)})
+	defer rt.vals.Close()
+	rt.inline = wire.InlineLimit(rt.maxPay)
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = wire.LookupOrEnsure(setupCtx, js, rt.subj)
 	cancel()

@@ -15,9 +15,11 @@ import (
 // mean encoding them twice. Layouts (all integers uvarint, bytes
 // length-prefixed):
 //
-//	task message:   'T' version callID ntasks { seq nitems { item } }
+//	task message:   'T' version callID ntasks { seq form nitems ( { item } | ref ) }
+//	                form 0: the items inline; 1: stored, ref names them (ref.go)
 //	result message: 'R' version worker pid host nresults
-//	                { seq attempt status(0 ok|1 err) ( nitems { item } | errorJSON ) }
+//	                { seq attempt status ( nitems { item } | errorJSON | nitems ref ) }
+//	                status 0: ok, inline; 1: error; 2: ok, stored
 
 const (
 	magicTask   = 'T'
@@ -37,7 +39,21 @@ type Task struct {
 	// chunk straight into it spares a slice per item and a copy.
 	Encoded []byte
 	NItems  int
+	// Ref, when set, says the task's NItems items are stored elsewhere
+	// (their encoding, as Encoded would hold it): the message carries the
+	// reference, and the worker fills Items once it has fetched them.
+	Ref *Ref
 }
+
+// Task and result forms on the wire.
+const (
+	formInline = 0
+	formStored = 1
+
+	statusOK     = 0
+	statusErr    = 1
+	statusStored = 2
+)
 
 // TaskMsg is the body of one task message.
 type TaskMsg struct {
@@ -60,6 +76,9 @@ type Result struct {
 	Encoded []byte
 	NItems  int
 	Err     *ErrorInfo // on failure
+	// Ref, when set on a success, says its NItems items are stored
+	// elsewhere; the caller fetches them and sets Encoded.
+	Ref *Ref
 }
 
 // Len is the number of items of a successful result.
@@ -137,6 +156,12 @@ func AppendTaskMsg(b []byte, m *TaskMsg) []byte {
 // AppendTask appends one task's encoding (without the message header).
 func AppendTask(b []byte, t *Task) []byte {
 	b = binary.AppendUvarint(b, t.Seq)
+	if t.Ref != nil {
+		b = append(b, formStored)
+		b = binary.AppendUvarint(b, uint64(t.NItems))
+		return AppendRef(b, t.Ref)
+	}
+	b = append(b, formInline)
 	if t.Items == nil && t.NItems > 0 {
 		b = binary.AppendUvarint(b, uint64(t.NItems))
 		return append(b, t.Encoded...)
@@ -150,7 +175,7 @@ func AppendTask(b []byte, t *Task) []byte {
 
 // MaxOneTaskPrefix bounds what a one-task message body has in front of its
 // task's encoded items: TaskMsgHeader and the task's own head.
-const MaxOneTaskPrefix = 2 + 2*binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64
+const MaxOneTaskPrefix = 2 + 2*binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64
 
 // AppendOneTaskPrefix appends what a message of the one task seq, of n
 // items encoded elsewhere, has in front of those items: with them after
@@ -158,6 +183,7 @@ const MaxOneTaskPrefix = 2 + 2*binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64
 func AppendOneTaskPrefix(b []byte, call, seq uint64, n int) []byte {
 	b = TaskMsgHeader(b, call, 1)
 	b = binary.AppendUvarint(b, seq)
+	b = append(b, formInline)
 	return binary.AppendUvarint(b, uint64(n))
 }
 
@@ -200,7 +226,7 @@ func DecodeTaskMsgInto(data []byte, m *TaskMsg) error {
 		return err
 	}
 	m.Call = d.uvarint()
-	n := d.count(2) // a task takes at least 2 bytes
+	n := d.count(3) // a task takes at least 3 bytes
 	if d.err != nil {
 		return d.err
 	}
@@ -212,7 +238,18 @@ func DecodeTaskMsgInto(data []byte, m *TaskMsg) error {
 	// Every task's items are windows on one flat slice.
 	flat := m.flat[:0]
 	for i := range m.Tasks {
-		m.Tasks[i].Seq = d.uvarint()
+		t := &m.Tasks[i]
+		t.Seq = d.uvarint()
+		t.Ref, t.NItems, t.Encoded = nil, 0, nil
+		if d.byte() == formStored {
+			t.NItems = int(d.uvarint() & (1<<31 - 1))
+			t.Ref = d.ref()
+			t.Items = nil
+			if d.err != nil {
+				break
+			}
+			continue
+		}
 		k := d.count(1)
 		start := len(flat)
 		for range k {
@@ -221,7 +258,7 @@ func DecodeTaskMsgInto(data []byte, m *TaskMsg) error {
 		if d.err != nil {
 			break
 		}
-		m.Tasks[i].Items = flat[start:len(flat):len(flat)]
+		t.Items = flat[start:len(flat):len(flat)]
 	}
 	m.flat = flat
 	if d.err == nil && len(d.b) != 0 {
@@ -255,7 +292,7 @@ func ResultHeaderPrefix(worker string, pid int, host string) []byte {
 func AppendResultOK(b []byte, seq uint64, attempt, nitems int) []byte {
 	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendUvarint(b, uint64(max(attempt, 0)))
-	b = append(b, 0)
+	b = append(b, statusOK)
 	return binary.AppendUvarint(b, uint64(nitems))
 }
 
@@ -268,14 +305,19 @@ func AppendResult(b []byte, r *Result) []byte {
 	b = binary.AppendUvarint(b, r.Seq)
 	b = binary.AppendUvarint(b, uint64(max(r.Attempt, 0)))
 	if r.Err != nil {
-		b = append(b, 1)
+		b = append(b, statusErr)
 		ej, err := json.Marshal(r.Err)
 		if err != nil { // cannot happen for ErrorInfo's field types
 			ej = []byte(`{"code":"task","msg":"unencodable error"}`)
 		}
 		return appendBytes(b, ej)
 	}
-	b = append(b, 0)
+	if r.Ref != nil {
+		b = append(b, statusStored)
+		b = binary.AppendUvarint(b, uint64(r.NItems))
+		return AppendRef(b, r.Ref)
+	}
+	b = append(b, statusOK)
 	if r.Items == nil && r.NItems > 0 {
 		b = binary.AppendUvarint(b, uint64(r.NItems))
 		return append(b, r.Encoded...)
@@ -313,7 +355,7 @@ func DecodeResultMsg(data []byte) (*ResultMsg, error) {
 		r.Seq = d.uvarint()
 		r.Attempt = d.int()
 		switch st := d.byte(); st {
-		case 0:
+		case statusOK:
 			n := d.count(1)
 			start := d.b
 			for range n {
@@ -322,7 +364,10 @@ func DecodeResultMsg(data []byte) (*ResultMsg, error) {
 			if d.err == nil {
 				r.NItems, r.Encoded = n, start[:len(start)-len(d.b):len(start)-len(d.b)]
 			}
-		case 1:
+		case statusStored:
+			r.NItems = int(d.uvarint() & (1<<31 - 1))
+			r.Ref = d.ref()
+		case statusErr:
 			ej := d.bytes()
 			if d.err != nil {
 				break

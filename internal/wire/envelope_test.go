@@ -109,8 +109,12 @@ func TestDecodeMalformed(t *testing.T) {
 		{name: "truncated task", data: task[:len(task)-2], why: "malformed"},
 		{name: "trailing bytes", data: append(append([]byte(nil), task...), 0), why: "trailing bytes"},
 		{name: "huge task count", data: []byte{'T', Version, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, why: "count larger than message"},
-		{name: "huge item count", data: []byte{'T', Version, 1, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, why: "count larger than message"},
-		{name: "huge item length", data: []byte{'T', Version, 1, 1, 1, 1, 0xff, 0xff, 0x03, 'x'}, why: "length past end"},
+		{name: "huge item count", data: []byte{'T', Version, 1, 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, why: "count larger than message"},
+		{name: "huge item length", data: []byte{'T', Version, 1, 1, 1, 0, 1, 0xff, 0xff, 0x03, 'x'}, why: "length past end"},
+		{name: "ref outside the value root", data: AppendTaskMsg(nil, &TaskMsg{Call: 1, Tasks: []Task{{Seq: 1, NItems: 1, Ref: &Ref{Kind: RefFile, Name: "procpool-x/../../etc/passwd", Size: 5}}}}), why: "ref"},
+		{name: "absolute file ref", data: AppendTaskMsg(nil, &TaskMsg{Call: 1, Tasks: []Task{{Seq: 1, NItems: 1, Ref: &Ref{Kind: RefFile, Name: "/etc/passwd", Size: 5}}}}), why: "ref"},
+		{name: "unknown ref kind", data: AppendTaskMsg(nil, &TaskMsg{Call: 1, Tasks: []Task{{Seq: 1, NItems: 1, Ref: &Ref{Kind: 'z', Name: "a", Size: 5}}}}), why: "ref"},
+		{name: "stored result with a bad ref", data: AppendResultMsg(nil, &ResultMsg{Results: []Result{{Seq: 1, NItems: 1, Ref: &Ref{Kind: RefObject, Name: "a.b>", Size: 1}}}}), result: true, why: "ref"},
 		{name: "bad varint", data: []byte{'T', Version, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, why: "bad varint"},
 		{name: "truncated result", data: res[:len(res)-1], result: true, why: "malformed"},
 		{name: "bad status", data: append(ResultMsgHeader(nil, "w", 1, "h", 1), 1, 1, 9), result: true, why: "status 9"},
@@ -278,5 +282,56 @@ func TestOneTaskPrefix(t *testing.T) {
 		if got := append(pre, items...); !bytes.Equal(got, want) {
 			t.Fatalf("call %d: framed %x, want %x", n, got, want)
 		}
+	}
+}
+
+func TestStoredTaskAndResultRoundTrip(t *testing.T) {
+	ref := &Ref{Kind: RefFile, Name: "procpool-abc_1/t-7-x", Size: 5 << 20}
+	tm := &TaskMsg{Call: 3, Tasks: []Task{
+		{Seq: 1, Items: [][]byte{[]byte("inline")}},
+		{Seq: 2, NItems: 4, Ref: ref},
+	}}
+	got, err := DecodeTaskMsg(AppendTaskMsg(nil, tm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Tasks) != 2 || got.Tasks[0].Ref != nil || string(got.Tasks[0].Items[0]) != "inline" {
+		t.Fatalf("inline task = %+v", got.Tasks[0])
+	}
+	if st := got.Tasks[1]; st.Ref == nil || *st.Ref != *ref || st.NItems != 4 || st.Items != nil {
+		t.Fatalf("stored task = %+v, want ref %+v and 4 items", st, ref)
+	}
+
+	oref := &Ref{Kind: RefObject, Name: "r-12-abc", Size: 64 << 20}
+	rm := &ResultMsg{Worker: "w", PID: 9, Host: "h", Results: []Result{
+		{Seq: 1, Attempt: 1, NItems: 2, Ref: oref},
+		{Seq: 2, Attempt: 1, Items: [][]byte{[]byte("x")}},
+	}}
+	back, err := DecodeResultMsg(AppendResultMsg(nil, rm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := back.Results[0]; r.Ref == nil || *r.Ref != *oref || r.NItems != 2 || r.Err != nil {
+		t.Fatalf("stored result = %+v", r)
+	}
+	if r := back.Results[1]; r.Ref != nil || r.Len() != 1 || string(r.First()) != "x" {
+		t.Fatalf("inline result = %+v", r)
+	}
+}
+
+func TestSplitItems(t *testing.T) {
+	var b []byte
+	for _, s := range []string{"a", "", "ccc"} {
+		b = AppendItem(b, []byte(s))
+	}
+	items, err := SplitItems(nil, b, 3)
+	if err != nil || len(items) != 3 || string(items[2]) != "ccc" || len(items[1]) != 0 {
+		t.Fatalf("SplitItems = %q, %v", items, err)
+	}
+	if _, err := SplitItems(nil, b, 4); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("one item too many: err = %v, want ErrMalformed", err)
+	}
+	if _, err := SplitItems(nil, b, 2); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("bytes left over: err = %v, want ErrMalformed", err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // Protocol version carried in every envelope's second byte.
-const Version = 1
+const Version = 2
 
 // Header names on task messages.
 const (
@@ -18,6 +18,7 @@ const (
 	HdrMaxAttempts = "Procpool-Max-Attempts" // executions allowed before ErrWorkerLost
 	HdrDeaths      = "Procpool-Deaths"       // deliveries that ended without a result before this message was re-published
 	HdrItemNanos   = "Procpool-Item-Ns"      // on a result message: mean execution time per item of its tasks, nanoseconds
+	HdrValueDir    = "Procpool-Value-Dir"    // the caller's value directory on its host, where a worker on that host stores large results
 )
 
 // ConsumerName is the durable pull consumer all of a pool's workers share.

@@ -1,0 +1,124 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// ObjectsConfig is how a pool's bucket is made when nobody made it yet.
+type ObjectsConfig struct {
+	File     bool          // file storage instead of memory
+	Replicas int           // 0 means 1
+	TTL      time.Duration // a stored value's longest life; 0 means DefaultTTL
+}
+
+// DefaultTTL bounds the life of a value whose owner was killed before it
+// could delete it. A task still queued after that long finds its argument
+// gone and fails with a clear error.
+const DefaultTTL = 24 * time.Hour
+
+// Bucket is the object store bucket of pool's values; JetStream keeps it
+// in the stream "OBJ_" + Bucket(pool).
+func Bucket(pool string) string { return "procpool_" + pool }
+
+// Objects is a pool's bucket of stored values.
+type Objects struct {
+	store  jetstream.ObjectStore
+	stream jetstream.Stream
+	bucket string
+	chunk  uint32
+}
+
+// OpenObjects binds to the bucket, creating it with cfg if it does not
+// exist (a bucket that exists keeps its settings).
+func OpenObjects(ctx context.Context, js jetstream.JetStream, bucket string, cfg ObjectsConfig) (*Objects, error) {
+	store, err := js.ObjectStore(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		sc := jetstream.ObjectStoreConfig{
+			Bucket:      bucket,
+			Description: "procpool values too large for a message",
+			TTL:         cfg.TTL,
+			Storage:     jetstream.MemoryStorage,
+			Replicas:    max(cfg.Replicas, 1),
+		}
+		if sc.TTL <= 0 {
+			sc.TTL = DefaultTTL
+		}
+		if cfg.File {
+			sc.Storage = jetstream.FileStorage
+		}
+		store, err = js.CreateObjectStore(ctx, sc)
+		if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			store, err = js.ObjectStore(ctx, bucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("procpool: object store %s: %w", bucket, err)
+	}
+	stream, err := js.Stream(ctx, "OBJ_"+bucket)
+	if err != nil {
+		return nil, fmt.Errorf("procpool: object store %s: %w", bucket, err)
+	}
+	// Large chunks move faster (fewer acks); they must fit the broker's
+	// max payload with room for headers.
+	chunk := uint32(1 << 20)
+	if mp := js.Conn().MaxPayload(); mp > 0 && mp-8<<10 < int64(chunk) {
+		chunk = uint32(max(mp-8<<10, 4<<10))
+	}
+	return &Objects{store: store, stream: stream, bucket: bucket, chunk: chunk}, nil
+}
+
+// Put stores the concatenation of parts as a new object named prefix plus
+// a random part.
+func (o *Objects) Put(ctx context.Context, prefix string, parts ...[]byte) (wire.Ref, error) {
+	ref := wire.Ref{Kind: wire.RefObject, Name: prefix + "-" + randomToken(12), Size: size(parts)}
+	meta := jetstream.ObjectMeta{Name: ref.Name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: o.chunk}}
+	readers := make([]io.Reader, len(parts))
+	for i, p := range parts {
+		readers[i] = bytes.NewReader(p)
+	}
+	if _, err := o.store.Put(ctx, meta, io.MultiReader(readers...)); err != nil {
+		return ref, fmt.Errorf("procpool: store value in %s: %w", o.bucket, err)
+	}
+	return ref, nil
+}
+
+// Get fetches an object ref's value.
+func (o *Objects) Get(ctx context.Context, ref wire.Ref) ([]byte, error) {
+	if err := ref.Valid(); err != nil || ref.Kind != wire.RefObject {
+		return nil, fmt.Errorf("procpool: bad object ref %v: %v", ref, err)
+	}
+	b, err := o.store.GetBytes(ctx, ref.Name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("%w: %v in %s (deleted, or past the bucket's TTL)", ErrMissing, ref, o.bucket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("procpool: fetch value %v from %s: %w", ref, o.bucket, err)
+	}
+	if int64(len(b)) != ref.Size {
+		return nil, fmt.Errorf("procpool: stored value %v has %d bytes", ref, len(b))
+	}
+	return b, nil
+}
+
+// Delete removes an object and its tombstone: the object store keeps a
+// deleted object's metadata, which would add up over millions of values.
+func (o *Objects) Delete(ctx context.Context, ref wire.Ref) error {
+	err := o.store.Delete(ctx, ref.Name)
+	if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("procpool: delete value %v: %w", ref, err)
+	}
+	meta := "$O." + o.bucket + ".M." + base64.URLEncoding.EncodeToString([]byte(ref.Name))
+	if err := o.stream.Purge(ctx, jetstream.WithPurgeSubject(meta)); err != nil {
+		return fmt.Errorf("procpool: delete value %v: %w", ref, err)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// Values of any size. A task whose encoded items are larger than
+// d.inline (256 KiB, or less under a small broker max payload) is
+// stored, and its message carries a reference (docs/protocol.md, Values of
+// any size): in this caller's value directory when every worker is on
+// this host (an embedded broker listens on loopback only), in the pool's
+// object store bucket otherwise. Workers store large results the same
+// way, in this caller's directory when they can reach it.
+
+// storeTask stores a task's encoded items (the concatenation of parts)
+// if they are too large for a message, and returns the reference (nil:
+// they travel inline).
+func (d *dispatcher) storeTask(ctx context.Context, task string, parts ...[]byte) (*wire.Ref, error) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n <= d.inline {
+		return nil, nil
+	}
+	ref, err := d.vals.Put(ctx, d.argDir, "a", parts...)
+	if noRoom(err) {
+		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, n, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pool: %s: store a %d-byte argument: %w", task, n, err)
+	}
+	return &ref, nil
+}
+
+// noRoom reports whether err says the value store is full: JetStream's
+// insufficient resources (its memory or file limit), or a full disk.
+func noRoom(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, syscall.ENOSPC) || errors.As(err, &api) && api.ErrorCode == jsInsufficientResources
+}
+
+// jsInsufficientResources is JetStream's error code for a store at its limit.
+const jsInsufficientResources = 10023
+
+// fetchTimeout bounds the fetch of one stored result.
+const fetchTimeout = 5 * time.Minute
+
+// fetchResult fetches a stored result for its waiter, off the result
+// router, and deletes it. The waiter stays pending meanwhile, so Close
+// waits for it; if the call was given up or failed in the meantime, the
+// result is dropped.
+func (d *dispatcher) fetchResult(w *waiter, r wire.Result, src *source) {
+	d.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(d.stopCtx, fetchTimeout)
+		defer cancel()
+		data, err := d.vals.Get(ctx, *r.Ref)
+		d.vals.Release(*r.Ref)
+		d.mu.Lock()
+		current := d.pending[r.Seq] == w
+		if current {
+			d.remove(r.Seq)
+		}
+		d.mu.Unlock()
+		if !current {
+			return // forgotten (cancelled) or failed (closed) meanwhile
+		}
+		if err == nil {
+			_, err = wire.SplitItems(nil, data, r.NItems) // a check only: All reads Encoded
+		}
+		if err != nil {
+			r = wire.Result{Seq: r.Seq, Attempt: r.Attempt, Err: &wire.ErrorInfo{Code: wire.CodeBadOutput,
+				Message: fmt.Sprintf("fetch stored result %v: %v", *r.Ref, err)}}
+		} else {
+			r.Ref, r.Encoded = nil, data
+		}
+		w.done(&r, src)
+	})
+}
+
+// setupValues prepares the pool's stores of large values: the bucket
+// (made on first use) and this caller's value directory. Arguments go to
+// the directory only when the pool's broker is its own embedded one, which
+// listens on loopback: then every worker that can take a task is on this
+// host. Results may come to it from any worker on this host.
+func (p *Pool) setupValues(js jetstream.JetStream, replicas int) {
+	d := p.d
+	d.inline = wire.InlineLimit(d.maxPayload)
+	d.vals = blob.NewValues(js, blob.Bucket(p.o.name), blob.ObjectsConfig{
+		File: p.o.fileStore, Replicas: replicas, TTL: p.o.valueTTL})
+	dir, err := blob.NewDir()
+	if err != nil {
+		p.log.Warn("no value directory on this host: large values go through the broker", "err", err)
+		return
+	}
+	d.vdir = dir
+	if p.broker != nil {
+		d.argDir = dir.Name()
+	}
+}
+
+// closeValues stops deleting in the background and removes this caller's
+// value directory with whatever is left in it. The dispatcher is closed.
+func (p *Pool) closeValues() {
+	if p.d.vals != nil {
+		p.d.vals.Close()
+	}
+	if p.d.vdir != nil {
+		if err := p.d.vdir.Remove(); err != nil {
+			p.log.Warn("removing the value directory", "dir", p.d.vdir.Path(), "err", err)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// Values of any size: a task too large for a message arrives as a
+// reference to its stored items, and a result too large for one is stored
+// the same way (docs/protocol.md, Values of any size): in the caller's
+// value directory when it is on this host, in the pool's object store
+// bucket otherwise. The caller deletes both once it has the result.
+
+// valueTimeout bounds the fetch or store of one value.
+const valueTimeout = 5 * time.Minute
+
+// taskItems returns a task's items, fetching them first if they are
+// stored. A value that cannot be had is the task's error, not the
+// worker's: the caller may have given up on it (and deleted it), or its
+// TTL passed.
+func (rt *runtime) taskItems(ctx context.Context, t *wire.Task) ([][]byte, *wire.ErrorInfo) {
+	if t.Ref == nil {
+		return t.Items, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, valueTimeout)
+	defer cancel()
+	data, err := rt.vals.Get(ctx, *t.Ref)
+	var items [][]byte
+	if err == nil {
+		items, err = wire.SplitItems(make([][]byte, 0, t.NItems), data, t.NItems)
+	}
+	if err != nil {
+		return nil, &wire.ErrorInfo{Code: wire.CodeBadInput, Message: fmt.Sprintf("stored argument %v: %v", *t.Ref, err)}
+	}
+	return items, nil
+}
+
+// storeResult stores the items of a result encoded in buf (they start at
+// head) and returns the result re-encoded as a reference to them, or as
+// an error if they cannot be stored.
+func (rt *runtime) storeResult(ctx context.Context, j *job, t *wire.Task, buf []byte, head, n int) []byte {
+	ctx, cancel := context.WithTimeout(ctx, valueTimeout)
+	defer cancel()
+	ref, err := rt.vals.Put(ctx, j.valueDir, "r", buf[head:])
+	if err != nil {
+		return wire.AppendResult(buf[:0], &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: &wire.ErrorInfo{
+			Code: wire.CodeBadOutput, Message: fmt.Sprintf("result of task %s (%d bytes): %v", j.name, len(buf)-head, err)}})
+	}
+	return wire.AppendResult(buf[:0], &wire.Result{Seq: t.Seq, Attempt: j.attempt, NItems: n, Ref: &ref})
+}
+
+// maxKeptBuffer bounds the executor's reused buffers: after a large
+// result they are let go rather than held for the small ones.
+const maxKeptBuffer = 1 << 20
+
+// trimBuffers drops reused buffers grown past maxKeptBuffer by the last
+// task; the result they held has been copied out since.
+func (rt *runtime) trimBuffers() {
+	if cap(rt.itemBuf) > maxKeptBuffer {
+		rt.itemBuf = nil
+	}
+	if cap(rt.resBuf) > maxKeptBuffer {
+		rt.resBuf = nil
+	}
+}
