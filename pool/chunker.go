@@ -9,9 +9,11 @@ import (
 
 // chunker encodes a Map's items into chunks (tasks) straight into their
 // wire form: at most size items each, and, with a byte budget, a chunk is
-// cut before it would grow past maxBytes (an item larger than that goes
-// alone, and is stored rather than sent inside a message). Python's item
-// rule alone would give a million 100-byte strings 12 MB chunks.
+// cut before it would grow past maxBytes. Python's item rule alone would
+// give a million 100-byte strings 12 MB chunks. An item larger than the
+// budget goes alone, as it was encoded (it is stored, not sent inside a
+// message): copying it into a chunk buffer would be a pass over it for
+// nothing.
 type chunker[A any] struct {
 	name     string
 	size     int // items per chunk at most
@@ -25,26 +27,51 @@ type chunker[A any] struct {
 	item  []byte // scratch for one item's encoding
 }
 
-// push encodes v. When v does not fit in the chunk being filled, that
-// chunk is returned (ok) and v starts the next one; when v fills it
-// (size items), it is returned with v in it.
-func (c *chunker[A]) push(v A) (ready encodedChunk, first int, ok bool, err error) {
+// emitFunc takes a finished chunk and the input index of its first item.
+type emitFunc func(c encodedChunk, first int) error
+
+// push encodes v and emits the chunks it completes: the one being filled
+// when v does not fit in it or fills it, and v alone when it is larger
+// than the byte budget.
+func (c *chunker[A]) push(v A, emit emitFunc) error {
+	if raw, ok := wire.Raw(v); ok && c.maxBytes > 0 && len(raw) > c.maxBytes {
+		// A large string or []byte is its own encoding: stored straight
+		// from the caller's memory, not copied first.
+		c.next++
+		return c.alone(raw, emit)
+	}
+	var err error
 	c.item, err = wire.AppendEncode(c.item[:0], v)
 	if err != nil {
-		return ready, 0, false, fmt.Errorf("%w: %s item %d: %w", ErrInvalidArgument, c.name, c.next, err)
+		return fmt.Errorf("%w: %s item %d: %w", ErrInvalidArgument, c.name, c.next, err)
 	}
 	c.next++
+	if c.maxBytes > 0 && len(c.item) > c.maxBytes {
+		item := c.item
+		c.item = nil // handed over: the next item encodes into a new scratch
+		return c.alone(item, emit)
+	}
 	if c.n > 0 && c.maxBytes > 0 && len(c.buf)-wire.MaxOneTaskPrefix+binary.MaxVarintLen32+len(c.item) > c.maxBytes {
-		ready, first, ok = c.flush()
+		if err := c.flush(emit); err != nil {
+			return err
+		}
 	}
 	c.append()
 	if c.n >= c.size {
-		if ok { // cannot happen with size >= 1: a chunk just started holds one item
-			panic("chunker: two chunks ready at once")
-		}
-		ready, first, ok = c.flush()
+		return c.flush(emit)
 	}
-	return ready, first, ok, nil
+	return nil
+}
+
+// alone emits the chunk being filled, then item as a chunk of its own.
+func (c *chunker[A]) alone(item []byte, emit emitFunc) error {
+	if err := c.flush(emit); err != nil {
+		return err
+	}
+	first := c.first
+	c.first++
+	head := binary.AppendUvarint(nil, uint64(len(item)))
+	return emit(encodedChunk{parts: [][]byte{head, item}, n: 1}, first)
 }
 
 // append adds the encoded c.item to the chunk being filled.
@@ -69,14 +96,14 @@ func (c *chunker[A]) append() {
 	}
 }
 
-// flush returns the chunk being filled, if it has items.
-func (c *chunker[A]) flush() (encodedChunk, int, bool) {
+// flush emits the chunk being filled, if it has items.
+func (c *chunker[A]) flush(emit emitFunc) error {
 	if c.n == 0 {
-		return encodedChunk{}, 0, false
+		return nil
 	}
 	ch := encodedChunk{buf: c.buf[wire.MaxOneTaskPrefix:], n: c.n, frame: c.buf}
 	first := c.first
 	c.first += c.n
 	c.buf, c.n = nil, 0
-	return ch, first, true
+	return emit(ch, first)
 }

@@ -15,17 +15,14 @@ func BenchmarkEncodeChunk(b *testing.B) {
 	for b.Loop() {
 		c := &chunker[string]{name: "bench", size: len(items), hint: len(items)}
 		chunks := 0
+		emit := func(encodedChunk, int) error { chunks++; return nil }
 		for _, it := range items {
-			_, _, ok, err := c.push(it)
-			if err != nil {
+			if err := c.push(it, emit); err != nil {
 				b.Fatal(err)
 			}
-			if ok {
-				chunks++
-			}
 		}
-		if _, _, ok := c.flush(); ok {
-			chunks++
+		if err := c.flush(emit); err != nil {
+			b.Fatal(err)
 		}
 		if chunks != 1 {
 			b.Fatalf("%d chunks, want 1", chunks)

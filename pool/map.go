@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -126,22 +127,33 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := m.bytes.acquire(ctx, int64(len(c.buf))); err != nil {
+	parts := c.parts
+	if parts == nil {
+		parts = [][]byte{c.buf}
+	}
+	size := 0
+	for _, p := range parts {
+		size += len(p)
+	}
+	if err := m.bytes.acquire(ctx, int64(size)); err != nil {
 		<-m.slots
 		return err
 	}
 	unwind := func() {
-		m.bytes.release(int64(len(c.buf)))
+		m.bytes.release(int64(size))
 		<-m.slots
 	}
-	ref, err := m.p.d.storeTask(ctx, m.name, c.buf) // values.go
+	ref, err := m.p.d.storeTask(ctx, m.name, parts...) // values.go
 	if err != nil {
 		unwind()
 		return err
 	}
+	if ref == nil && c.parts != nil { // small enough after all: inline
+		c.buf = slices.Concat(c.parts...)
+	}
 	var seq uint64
 	seq, err = m.p.d.add(m.call, m.name, ref, func(r *wire.Result, src *source) {
-		out := chunkOutcome{index: index, first: first, n: c.n, bytes: len(c.buf), items: r.All()}
+		out := chunkOutcome{index: index, first: first, n: c.n, bytes: size, items: r.All()}
 		if r.Err != nil {
 			out.err = resultError(m.name, r, src, first)
 		} else if r.Len() != c.n {
@@ -163,7 +175,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 	m.mu.Lock()
 	m.seqs[seq] = struct{}{}
 	m.mu.Unlock()
-	sub := submission{name: m.name, call: m.call, size: 16 + len(c.buf), items: c.n,
+	sub := submission{name: m.name, call: m.call, size: 16 + size, items: c.n,
 		task: wire.Task{Seq: seq, Encoded: c.buf, NItems: c.n}, frame: c.frame, pack: m.pack}
 	if ref != nil {
 		sub.size, sub.task, sub.frame = 64, wire.Task{Seq: seq, NItems: c.n, Ref: ref}, nil
@@ -230,7 +242,10 @@ func (m *mapCall) wait(ctx context.Context) error {
 // encodedChunk is one task's items in wire form (wire.Task.Encoded).
 type encodedChunk struct {
 	buf []byte // the items
-	n   int
+	// parts, when buf is nil, hold the items as pieces to be stored
+	// together: a length prefix and one large item's encoding.
+	parts [][]byte
+	n     int
 	// frame is buf with wire.MaxOneTaskPrefix bytes of room in front, so
 	// that a chunk sent as a message of its own is framed in place, not
 	// copied into a second buffer (dispatcher.publish).
@@ -238,7 +253,7 @@ type encodedChunk struct {
 }
 
 func decodeInto[R any](dst []R, items iter.Seq[[]byte], name string, first int) error {
-	if strs, ok := any(dst).([]string); ok && wire.DecodePlainStrings(strs, items) {
+	if strs, ok := any(dst).([]string); ok && wire.DecodeStrings(strs, items) {
 		return nil // the common case of string results, in one allocation
 	}
 	k := 0
@@ -303,27 +318,23 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 	total.Store(-1)
 	wg.Go(func() {
 		index := 0
-		submit := func(c encodedChunk, first int) bool {
-			if err := m.submit(ctx, index, first, c); err != nil {
-				feedErr <- err
-				m.wake() // the loop may be waiting for an outcome that will never come
-				return false
-			}
+		submit := func(c encodedChunk, first int) error {
+			err := m.submit(ctx, index, first, c)
 			index++
-			return true
+			return err
 		}
+		var err error
 		for _, it := range items {
-			c, first, ok, err := ch.push(it)
-			if err != nil {
-				feedErr <- err
-				m.wake()
-				return
-			}
-			if ok && !submit(c, first) {
-				return
+			if err = ch.push(it, submit); err != nil {
+				break
 			}
 		}
-		if c, first, ok := ch.flush(); ok && !submit(c, first) {
+		if err == nil {
+			err = ch.flush(submit)
+		}
+		if err != nil {
+			feedErr <- err
+			m.wake() // the loop may be waiting for an outcome that will never come
 			return
 		}
 		total.Store(int64(index))
@@ -418,31 +429,24 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 				feedErr = err
 				mu.Unlock()
 			}
-			submit := func(c encodedChunk, first int) bool {
+			submit := func(c encodedChunk, first int) error {
 				if err := m.submit(ctx, n, first, c); err != nil {
-					fail(err)
-					return false
+					return err
 				}
 				n++
-				return true
+				return nil
 			}
-			ok := true
+			var err error
 			for it := range items {
-				c, first, ready, err := ch.push(it)
-				if err != nil {
-					fail(err)
-					ok = false
-					break
-				}
-				if ready && !submit(c, first) {
-					ok = false
+				if err = ch.push(it, submit); err != nil {
 					break
 				}
 			}
-			if ok {
-				if c, first, ready := ch.flush(); ready {
-					submit(c, first)
-				}
+			if err == nil {
+				err = ch.flush(submit)
+			}
+			if err != nil {
+				fail(err)
 			}
 			first := ch.first
 			mu.Lock()

@@ -48,7 +48,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	repeats := fs.Int("repeats", 3, "repeats per figure; the median is reported")
 	scale := fs.Float64("scale", 1, "scale the item counts (1 = py_anchor.py's sizes)")
 	asJSON := fs.Bool("json", false, "print the headline figures as one JSON object, last")
-	only := fs.String("only", "", "comma list of sections: pool,latency,startup,ipc,cpu,raw")
+	only := fs.String("only", "", "comma list of sections: pool,latency,startup,ipc,cpu,raw; payload runs only when named")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (caller and embedded broker) to the file")
 	workerProfiles := fs.String("worker-cpuprofile", "", "each worker process writes its CPU profile into this directory")
 	memProfile := fs.String("memprofile", "", "write this process's allocation profile (caller and embedded broker) to the file, at the end")
@@ -207,6 +207,11 @@ func (b *bench) run(ctx context.Context) error {
 	if b.want("raw") {
 		if err := b.raw(ctx); err != nil {
 			return fmt.Errorf("raw: %w", err)
+		}
+	}
+	if slices.Contains(b.only, "payload") { // only when named, as in Python's bench
+		if err := b.payload(ctx); err != nil {
+			return fmt.Errorf("payload: %w", err)
 		}
 	}
 	return nil

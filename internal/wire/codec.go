@@ -8,28 +8,42 @@ import (
 	"unsafe"
 )
 
-// Encode turns a task argument or result into bytes: []byte passes through
-// unencoded, everything else is JSON. Strings, integers and booleans take
-// a fast path that writes exactly the bytes encoding/json would.
+// Encode turns a task argument or result into bytes: []byte and string
+// pass through unencoded (the result aliases v's memory: callers never
+// write to it), everything else is JSON. Integers and booleans take a fast
+// path that writes exactly the bytes encoding/json would.
+//
+// A string travels raw rather than as JSON text: quoting a 5 MiB string
+// only for the other side to unquote it was two scans and a copy of every
+// byte, and JSON would replace invalid UTF-8; raw, any Go string arrives
+// byte for byte.
 func Encode[T any](v T) ([]byte, error) {
-	if x, ok := any(v).([]byte); ok {
-		return x, nil
+	if b, ok := Raw(v); ok {
+		return b, nil
 	}
 	return AppendEncode(nil, v)
 }
 
-// AppendEncode appends v's encoding to b (a []byte value is copied), so a
-// chunk of items can share one buffer.
+// Raw returns the bytes of a value that travels unencoded ([]byte or
+// string), aliasing its memory, and whether it is one.
+func Raw[T any](v T) ([]byte, bool) {
+	switch x := any(v).(type) {
+	case []byte:
+		return x, true
+	case string:
+		return unsafe.Slice(unsafe.StringData(x), len(x)), true
+	}
+	return nil, false
+}
+
+// AppendEncode appends v's encoding to b (a []byte or string value is
+// copied), so a chunk of items can share one buffer.
 func AppendEncode[T any](b []byte, v T) ([]byte, error) {
 	switch x := any(v).(type) {
 	case []byte:
 		return append(b, x...), nil
 	case string:
-		if plainASCII(x) {
-			b = append(b, '"')
-			b = append(b, x...)
-			return append(b, '"'), nil
-		}
+		return append(b, x...), nil
 	case int:
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case int64:
@@ -44,19 +58,17 @@ func AppendEncode[T any](b []byte, v T) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
-// Decode is the inverse of Encode.
+// Decode is the inverse of Encode. It copies what it keeps: b usually
+// aliases a message's data, which a small value must not hold alive.
 func Decode[T any](b []byte) (T, error) {
 	var v T
 	switch p := any(&v).(type) {
 	case *[]byte:
-		// Copy: b usually aliases a NATS message buffer.
 		*p = append([]byte(nil), b...)
 		return v, nil
 	case *string:
-		if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && plainASCIIBytes(b[1:len(b)-1]) {
-			*p = string(b[1 : len(b)-1])
-			return v, nil
-		}
+		*p = string(b)
+		return v, nil
 	case *int:
 		if jsonInteger(b) {
 			if n, err := strconv.ParseInt(string(b), 10, strconv.IntSize); err == nil {
@@ -88,29 +100,14 @@ func jsonInteger(b []byte) bool {
 	return true
 }
 
-// plainASCII reports whether encoding/json would write s between quotes
-// unchanged: printable ASCII without '"', '\\' and the HTML-escaped <, >, &.
-func plainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !plainByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// DecodePlainStrings decodes items, each a JSON string, into dst (as many
-// as there are items) when every one is plain ASCII without escapes, and
-// reports whether it did; if not, dst is untouched and each item
-// needs Decode. The strings share one allocation: a chunk of results costs
-// one, not one per item.
-func DecodePlainStrings(dst []string, items iter.Seq[[]byte]) bool {
+// DecodeStrings decodes items, each a string's encoding, into dst (as
+// many as there are items) in one allocation: a chunk of results costs
+// one, not one per item. It reports false, leaving dst alone, when the
+// counts differ.
+func DecodeStrings(dst []string, items iter.Seq[[]byte]) bool {
 	total, n := 0, 0
 	for b := range items {
-		if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || !plainASCIIBytes(b[1:len(b)-1]) {
-			return false
-		}
-		total += len(b) - 2
+		total += len(b)
 		n++
 	}
 	if n != len(dst) {
@@ -122,29 +119,15 @@ func DecodePlainStrings(dst []string, items iter.Seq[[]byte]) bool {
 	}
 	buf := make([]byte, 0, total)
 	for b := range items {
-		buf = append(buf, b[1:len(b)-1]...)
+		buf = append(buf, b...)
 	}
-	// buf is never written again, so the string may share its memory.
+	// buf is never written again, so the strings may share its memory.
 	all := unsafe.String(&buf[0], len(buf))
 	off, k := 0, 0
 	for b := range items {
-		n := len(b) - 2
-		dst[k] = all[off : off+n]
-		off += n
+		dst[k] = all[off : off+len(b)]
+		off += len(b)
 		k++
 	}
 	return true
-}
-
-func plainASCIIBytes(b []byte) bool {
-	for _, c := range b {
-		if !plainByte(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func plainByte(c byte) bool {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 }
