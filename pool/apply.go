@@ -115,7 +115,11 @@ func ApplyAsync[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg
 			a.set(zero, fmt.Errorf("pool: task %s: %d results for one call", name, r.Len()))
 			return
 		}
-		v, err := wire.Decode[R](r.First())
+		decode := wire.Decode[R]
+		if r.Owned {
+			decode = wire.DecodeOwned[R] // a large result, fetched: no copy
+		}
+		v, err := decode(r.First())
 		if err != nil {
 			err = &TaskError{Task: name, Code: wire.CodeBadOutput, Message: err.Error(), Worker: src.worker, PID: src.pid, Host: src.host, Attempt: r.Attempt}
 		}

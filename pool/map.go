@@ -84,10 +84,11 @@ func buildMapOptions(opts []MapOption) (mapOptions, error) {
 
 // chunkOutcome is what came back for one chunk.
 type chunkOutcome struct {
-	index int // chunk number
-	first int // index of its first item in the input
-	n     int // its number of items
-	bytes int // its encoded size, held in the byte window until consumed
+	index int  // chunk number
+	first int  // index of its first item in the input
+	n     int  // its number of items
+	bytes int  // its encoded size, held in the byte window until consumed
+	owned bool // items were fetched from the store: this process's alone
 	items iter.Seq[[]byte]
 	err   error
 }
@@ -153,7 +154,7 @@ func (m *mapCall) submit(ctx context.Context, index, first int, c encodedChunk) 
 	}
 	var seq uint64
 	seq, err = m.p.d.add(m.call, m.name, ref, func(r *wire.Result, src *source) {
-		out := chunkOutcome{index: index, first: first, n: c.n, bytes: size, items: r.All()}
+		out := chunkOutcome{index: index, first: first, n: c.n, bytes: size, items: r.All(), owned: r.Owned}
 		if r.Err != nil {
 			out.err = resultError(m.name, r, src, first)
 		} else if r.Len() != c.n {
@@ -252,13 +253,20 @@ type encodedChunk struct {
 	frame []byte
 }
 
-func decodeInto[R any](dst []R, items iter.Seq[[]byte], name string, first int) error {
-	if strs, ok := any(dst).([]string); ok && wire.DecodeStrings(strs, items) {
+// decodeInto decodes a chunk's result items into dst. With owned (a
+// stored result this process fetched), a lone item keeps the fetched
+// memory instead of a copy; a chunk's several items are copied, so that
+// keeping one does not keep the others' memory alive.
+func decodeInto[R any](dst []R, items iter.Seq[[]byte], name string, first int, owned bool) error {
+	decode := wire.Decode[R]
+	if owned && len(dst) == 1 {
+		decode = wire.DecodeOwned[R]
+	} else if strs, ok := any(dst).([]string); ok && wire.DecodeStrings(strs, items) {
 		return nil // the common case of string results, in one allocation
 	}
 	k := 0
 	for b := range items {
-		v, err := wire.Decode[R](b)
+		v, err := decode(b)
 		if err != nil {
 			return &TaskError{Task: name, Code: wire.CodeBadOutput, Message: err.Error(), Index: first + k}
 		}
@@ -345,7 +353,7 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 			m.release(&oc)
 			done++
 			if oc.err == nil {
-				oc.err = decodeInto(out[oc.first:oc.first+oc.n], oc.items, t.Name(), oc.first)
+				oc.err = decodeInto(out[oc.first:oc.first+oc.n], oc.items, t.Name(), oc.first, oc.owned)
 			}
 			prog.add(oc.n, oc.err != nil)
 			if oc.err != nil {

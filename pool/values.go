@@ -80,7 +80,7 @@ func (d *dispatcher) fetchResult(w *waiter, r wire.Result, src *source) {
 			r = wire.Result{Seq: r.Seq, Attempt: r.Attempt, Err: &wire.ErrorInfo{Code: wire.CodeBadOutput,
 				Message: fmt.Sprintf("fetch stored result %v: %v", *r.Ref, err)}}
 		} else {
-			r.Ref, r.Encoded = nil, data
+			r.Ref, r.Encoded, r.Owned = nil, data, true
 		}
 		w.done(&r, src)
 	})
@@ -104,6 +104,28 @@ func (p *Pool) setupValues(js jetstream.JetStream, replicas int) {
 	d.vdir = dir
 	if p.broker != nil {
 		d.argDir = dir.Name()
+	}
+	ttl := p.o.valueTTL
+	if ttl <= 0 {
+		ttl = blob.DefaultTTL
+	}
+	d.wg.Go(func() { d.expireValues(ttl) })
+}
+
+// expireValues removes, every tenth of ttl (at least a minute apart),
+// value files older than ttl from this caller's directory: a worker killed
+// while it stored a result leaves a file nobody will announce. This is the
+// same bound the bucket's TTL puts on objects.
+func (d *dispatcher) expireValues(ttl time.Duration) {
+	t := time.NewTicker(max(ttl/10, time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			d.vdir.Expire(ttl)
+		case <-d.stop:
+			return
+		}
 	}
 }
 

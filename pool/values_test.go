@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,6 +142,152 @@ func TestMapLargeItemsAndResults(t *testing.T) {
 		if !bytes.Equal(b, pattern(sizes[i])) {
 			t.Fatalf("result %d: %d bytes, not the pattern of %d", i, len(b), sizes[i])
 		}
+	}
+	waitNoValueFiles(t)
+}
+
+var (
+	// sizeOf is the length of its argument.
+	sizeOf = worker.Register("test.size", func(ctx context.Context, b []byte) (int, error) {
+		return len(b), nil
+	})
+	// sumOf is a checksum of its argument, so a wrong byte anywhere shows.
+	sumOf = worker.Register("test.sum", func(ctx context.Context, b []byte) (uint64, error) {
+		return checksum(b), nil
+	})
+	// bigOnce returns n pattern bytes, but its first attempt SIGKILLs its
+	// own worker a moment after it starts returning them: while the
+	// result is being stored.
+	bigOnce = worker.Register("test.big-once", func(ctx context.Context, n int) ([]byte, error) {
+		out := pattern(n)
+		if worker.Current(ctx).Attempt == 1 {
+			time.AfterFunc(2*time.Millisecond, func() { _ = killSelf() })
+		}
+		return out, nil
+	})
+)
+
+func checksum(b []byte) uint64 {
+	var h uint64 = 14695981039346656037
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
+
+// TestApply64MiB carries a 64 MiB argument and a 64 MiB result through
+// Apply, byte for byte.
+func TestApply64MiB(t *testing.T) {
+	p := newPool(t, pool.WithProcesses(1))
+	ctx := testCtx(t, 120*time.Second)
+	in := pattern(64 << 20)
+	sum, err := pool.Apply(ctx, p, sumOf, in)
+	if err != nil || sum != checksum(in) {
+		t.Fatalf("Apply(64 MiB argument) = %x, %v; want checksum %x", sum, err, checksum(in))
+	}
+	out, err := pool.Apply(ctx, p, blobOf, 64<<20)
+	if err != nil || !bytes.Equal(out, in) {
+		t.Fatalf("Apply returning 64 MiB: %d bytes, %v; want the pattern", len(out), err)
+	}
+	waitNoValueFiles(t)
+}
+
+// TestOneGiBValue: a value of 1 GiB travels each way.
+func TestOneGiBValue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 2 GiB; run without -short")
+	}
+	p := newPool(t, pool.WithProcesses(1))
+	ctx := testCtx(t, 5*time.Minute)
+	t0 := time.Now()
+	n, err := pool.Apply(ctx, p, sizeOf, make([]byte, 1<<30))
+	if err != nil || n != 1<<30 {
+		t.Fatalf("Apply(1 GiB argument) = %d, %v", n, err)
+	}
+	t1 := time.Now()
+	out, err := pool.Apply(ctx, p, blobOf, 1<<30)
+	if err != nil || len(out) != 1<<30 {
+		t.Fatalf("Apply returning 1 GiB: %d bytes, %v", len(out), err)
+	}
+	for _, i := range []int{0, 1, 1 << 20, 1<<30 - 1} {
+		if want := byte(i*7 + 1<<30); out[i] != want {
+			t.Fatalf("byte %d of the 1 GiB result = %d, want %d", i, out[i], want)
+		}
+	}
+	t.Logf("1 GiB argument in %v, 1 GiB result in %v", t1.Sub(t0), time.Since(t1))
+	waitNoValueFiles(t)
+}
+
+// TestWorkerKilledMidTransfer: a worker SIGKILLed while it fetches a large
+// argument, and one killed while it stores a large result: the task runs
+// again on another worker and the caller gets the right value, once.
+func TestWorkerKilledMidTransfer(t *testing.T) {
+	p := newPool(t, pool.WithProcesses(2))
+	ctx := testCtx(t, 120*time.Second)
+
+	in := pattern(256 << 20) // long enough to read that the kill lands in it
+	r := pool.ApplyAsync(ctx, p, sumOf, in)
+	var victim int
+	for deadline := time.Now().Add(30 * time.Second); victim == 0; {
+		for _, w := range p.Workers() {
+			if w.Busy && w.Task == sumOf.Name() {
+				victim = w.PID
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no worker took the task")
+		}
+	}
+	if err := killPID(victim); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := r.Wait(ctx)
+	if err != nil || sum != checksum(in) {
+		t.Fatalf("after its worker was killed fetching: %x, %v; want %x", sum, err, checksum(in))
+	}
+
+	out, err := pool.Apply(ctx, p, bigOnce, 64<<20)
+	if err != nil || !bytes.Equal(out, pattern(64<<20)) {
+		t.Fatalf("after its worker was killed storing the result: %d bytes, %v", len(out), err)
+	}
+	if st := p.Stats(); st.WorkersLost < 2 || st.DuplicateResult != 0 {
+		t.Fatalf("stats %+v: want 2 workers lost and no duplicate", st)
+	}
+}
+
+// TestIMapLargeItemsBoundedByBytes: IMap over a lazy stream of 4 MiB items
+// reads no further ahead than its byte window while the consumer is slow.
+func TestIMapLargeItemsBoundedByBytes(t *testing.T) {
+	p := newPool(t, pool.WithProcesses(2))
+	ctx := testCtx(t, 120*time.Second)
+	const item, window, n = 4 << 20, 16 << 20, 40
+	var produced atomic.Int64
+	items := func(yield func([]byte) bool) {
+		for i := range n {
+			produced.Add(1)
+			b := pattern(item)
+			b[0] = byte(i)
+			if !yield(b) {
+				return
+			}
+		}
+	}
+	consumed, maxAhead := 0, int64(0)
+	for v, err := range pool.IMap(ctx, p, sizeOf, items, pool.WithWindowBytes(window)) {
+		if err != nil || v != item {
+			t.Fatalf("result %d = %d, %v", consumed, v, err)
+		}
+		consumed++
+		time.Sleep(5 * time.Millisecond) // a slow consumer
+		maxAhead = max(maxAhead, produced.Load()-int64(consumed))
+	}
+	if consumed != n {
+		t.Fatalf("%d results, want %d", consumed, n)
+	}
+	// The window holds window/item chunks; one more may be encoded and
+	// waiting for room.
+	if limit := int64(window/item + 1); maxAhead > limit {
+		t.Fatalf("the input was read %d items ahead of the consumer; the byte window allows %d", maxAhead, limit)
 	}
 	waitNoValueFiles(t)
 }

@@ -197,9 +197,18 @@ func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task)
 	}
 	buf := wire.AppendResultOK(rt.resBuf[:0], t.Seq, j.attempt, len(items))
 	head := len(buf)
+	owned := t.Ref != nil && len(items) == 1 // a fetched value nothing else refers to
 	for k, item := range items {
-		out, err := callHandler(tctx, h, item, rt.itemBuf[:0])
-		rt.itemBuf = out
+		out, alias, err := callHandlerOwned(tctx, h, item, owned, rt.itemBuf[:0])
+		if !alias {
+			rt.itemBuf = out
+		}
+		if err == nil && len(items) == 1 && len(out) > rt.inline {
+			// One large result: stored from where it is, not copied here first.
+			rt.done.Add(1)
+			rt.resBuf = rt.storeResult(ctx, j, t, buf[:0], 1, binary.AppendUvarint(nil, uint64(len(out))), out) // values.go
+			return rt.resBuf
+		}
 		if err != nil {
 			rt.failed.Add(1)
 			rt.done.Add(1)
@@ -212,7 +221,7 @@ func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task)
 	}
 	rt.done.Add(1)
 	if len(buf) > rt.inline {
-		buf = rt.storeResult(ctx, j, t, buf, head, len(items)) // values.go
+		buf = rt.storeResult(ctx, j, t, buf[:0], len(items), buf[head:]) // values.go
 	}
 	rt.resBuf = buf
 	return buf
@@ -223,14 +232,21 @@ func (j *job) taskID(seq uint64) string {
 }
 
 // callHandler is the task boundary: a panic becomes an error with its
-// stack. The result is appended to dst.
+// stack. The result is appended to dst, or is the task's own memory.
 func callHandler(ctx context.Context, h handler, in, dst []byte) (out []byte, err error) {
+	out, _, err = callHandlerOwned(ctx, h, in, false, dst)
+	return out, err
+}
+
+// callHandlerOwned is callHandler for an argument this process owns (see
+// handler); alias says out is the task's memory, not dst's.
+func callHandlerOwned(ctx context.Context, h handler, in []byte, owned bool, dst []byte) (out []byte, alias bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = dst, &panicError{value: r, stack: string(debug.Stack())}
+			out, alias, err = dst, false, &panicError{value: r, stack: string(debug.Stack())}
 		}
 	}()
-	return h(ctx, in, dst)
+	return h(ctx, in, owned, dst)
 }
 
 type panicError struct {

@@ -18,8 +18,16 @@ type Task[A, R any] struct{ name string }
 func (t Task[A, R]) Name() string { return t.name }
 
 // handler is a registered task with its codec applied: one encoded item in,
-// its encoded result appended to dst.
-type handler func(ctx context.Context, in, dst []byte) ([]byte, error)
+// its encoded result appended to dst. With owned, in is this process's
+// alone (a stored value it fetched): a large string or []byte argument may
+// keep its memory instead of a copy. A large string or []byte result is
+// returned as it is, not copied into dst: then alias is true, and out is
+// the task's memory, not to be reused.
+type handler func(ctx context.Context, in []byte, owned bool, dst []byte) (out []byte, alias bool, err error)
+
+// aliasOver is the size from which a raw result is returned as it is:
+// smaller ones are copied into the executor's reused buffer.
+const aliasOver = 64 << 10
 
 // Registry maps task names to functions. The zero value is not usable: use
 // NewRegistry. Most programs use the default registry through Register.
@@ -57,20 +65,27 @@ func RegisterIn[A, R any](r *Registry, name string, fn func(ctx context.Context,
 	if r == nil {
 		panic("worker: Register " + name + ": nil registry")
 	}
-	h := func(ctx context.Context, in, dst []byte) ([]byte, error) {
-		arg, err := wire.Decode[A](in)
+	h := func(ctx context.Context, in []byte, owned bool, dst []byte) ([]byte, bool, error) {
+		decode := wire.Decode[A]
+		if owned {
+			decode = wire.DecodeOwned[A]
+		}
+		arg, err := decode(in)
 		if err != nil {
-			return dst, &codedError{code: wire.CodeBadInput, err: fmt.Errorf("argument of %s: %w", name, err)}
+			return dst, false, &codedError{code: wire.CodeBadInput, err: fmt.Errorf("argument of %s: %w", name, err)}
 		}
 		res, err := fn(ctx, arg)
 		if err != nil {
-			return dst, err
+			return dst, false, err
+		}
+		if raw, ok := wire.Raw(res); ok && len(raw) > aliasOver {
+			return raw, true, nil
 		}
 		out, err := wire.AppendEncode(dst, res)
 		if err != nil {
-			return dst, &codedError{code: wire.CodeBadOutput, err: fmt.Errorf("result of %s: %w", name, err)}
+			return dst, false, &codedError{code: wire.CodeBadOutput, err: fmt.Errorf("result of %s: %w", name, err)}
 		}
-		return out, nil
+		return out, false, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

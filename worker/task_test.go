@@ -49,19 +49,19 @@ func TestHandlerCodec(t *testing.T) {
 		t.Fatalf("names %q, %v", add.Name(), r.Names())
 	}
 	ctx := context.Background()
-	out, err := r.lookup("add")(ctx, []byte(`{"A":2,"B":3}`), nil)
+	out, err := callHandler(ctx, r.lookup("add"), []byte(`{"A":2,"B":3}`), nil)
 	if err != nil || string(out) != "5" {
 		t.Fatalf("add = %s, %v", out, err)
 	}
-	out, err = r.lookup("bytes")(ctx, []byte{0xff, 0}, nil)
+	out, err = callHandler(ctx, r.lookup("bytes"), []byte{0xff, 0}, nil)
 	if err != nil || !slices.Equal(out, []byte{0xff, 0, '!'}) {
 		t.Fatalf("bytes pass through unencoded: %v, %v", out, err)
 	}
-	_, err = r.lookup("add")(ctx, []byte(`not json`), nil)
+	_, err = callHandler(ctx, r.lookup("add"), []byte(`not json`), nil)
 	if info := errorInfo(err); info.Code != wire.CodeBadInput {
 		t.Fatalf("undecodable argument: %+v", info)
 	}
-	_, err = r.lookup("unencodable")(ctx, []byte(`1`), nil)
+	_, err = callHandler(ctx, r.lookup("unencodable"), []byte(`1`), nil)
 	if info := errorInfo(err); info.Code != wire.CodeBadOutput {
 		t.Fatalf("unencodable result: %+v", info)
 	}
@@ -71,7 +71,7 @@ func TestHandlerCodec(t *testing.T) {
 }
 
 func TestErrorClassification(t *testing.T) {
-	panicky := func(ctx context.Context, in, dst []byte) ([]byte, error) { panic("kaboom") }
+	panicky := func(ctx context.Context, in []byte, owned bool, dst []byte) ([]byte, bool, error) { panic("kaboom") }
 	_, err := callHandler(context.Background(), panicky, nil, nil)
 	info := errorInfo(err)
 	if info.Code != wire.CodePanic || info.Message != "panic: kaboom" || !strings.Contains(info.Stack, "task_test.go") {

@@ -38,18 +38,23 @@ func (rt *runtime) taskItems(ctx context.Context, t *wire.Task) ([][]byte, *wire
 	return items, nil
 }
 
-// storeResult stores the items of a result encoded in buf (they start at
-// head) and returns the result re-encoded as a reference to them, or as
-// an error if they cannot be stored.
-func (rt *runtime) storeResult(ctx context.Context, j *job, t *wire.Task, buf []byte, head, n int) []byte {
+// storeResult stores the n encoded items of a result (the concatenation
+// of parts) and appends to dst the result as a reference to them, or as an
+// error if they cannot be stored. dst may share memory with parts: it is
+// written only once they are stored.
+func (rt *runtime) storeResult(ctx context.Context, j *job, t *wire.Task, dst []byte, n int, parts ...[]byte) []byte {
 	ctx, cancel := context.WithTimeout(ctx, valueTimeout)
 	defer cancel()
-	ref, err := rt.vals.Put(ctx, j.valueDir, "r", buf[head:])
+	ref, err := rt.vals.Put(ctx, j.valueDir, "r", parts...)
 	if err != nil {
-		return wire.AppendResult(buf[:0], &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: &wire.ErrorInfo{
-			Code: wire.CodeBadOutput, Message: fmt.Sprintf("result of task %s (%d bytes): %v", j.name, len(buf)-head, err)}})
+		size := 0
+		for _, p := range parts {
+			size += len(p)
+		}
+		return wire.AppendResult(dst, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: &wire.ErrorInfo{
+			Code: wire.CodeBadOutput, Message: fmt.Sprintf("result of task %s (%d bytes): %v", j.name, size, err)}})
 	}
-	return wire.AppendResult(buf[:0], &wire.Result{Seq: t.Seq, Attempt: j.attempt, NItems: n, Ref: &ref})
+	return wire.AppendResult(dst, &wire.Result{Seq: t.Seq, Attempt: j.attempt, NItems: n, Ref: &ref})
 }
 
 // maxKeptBuffer bounds the executor's reused buffers: after a large

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/procpool/procpool/internal/wire"
 )
@@ -69,6 +71,28 @@ func (d *Dir) Write(prefix string, parts ...[]byte) (wire.Ref, error) {
 	return WriteIn(d.name, prefix+strconv.FormatUint(d.seq.Add(1), 36), parts...)
 }
 
+// Expire removes the files of the directory older than age: results a
+// worker began to store and never announced (it was killed mid-write), or
+// that nobody fetched. It returns how many it removed.
+func (d *Dir) Expire(age time.Duration) int {
+	entries, err := os.ReadDir(d.Path())
+	if err != nil {
+		return 0
+	}
+	n := 0
+	cutoff := time.Now().Add(-age)
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			continue
+		}
+		if os.Remove(filepath.Join(d.Path(), e.Name())) == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Remove deletes the directory and every value left in it.
 func (d *Dir) Remove() error { return os.RemoveAll(d.Path()) }
 
@@ -109,15 +133,27 @@ func readFile(ref wire.Ref) ([]byte, error) {
 	if err := ref.Valid(); err != nil || ref.Kind != wire.RefFile {
 		return nil, fmt.Errorf("procpool: bad file ref %v: %v", ref, err)
 	}
-	b, err := os.ReadFile(filepath.Join(Root(), filepath.FromSlash(ref.Name)))
+	f, err := os.Open(filepath.Join(Root(), filepath.FromSlash(ref.Name)))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %v (not on this host, or already deleted)", ErrMissing, ref)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(b)) != ref.Size {
-		return nil, fmt.Errorf("procpool: stored value %v has %d bytes", ref, len(b))
+	defer f.Close()
+	return readExactly(f, ref)
+}
+
+// readExactly reads a value of ref.Size bytes from r into a buffer of
+// that size, and checks that r ends there.
+func readExactly(r io.Reader, ref wire.Ref) ([]byte, error) {
+	b := make([]byte, ref.Size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, fmt.Errorf("procpool: stored value %v cut short: %w", ref, err)
+	}
+	var one [1]byte
+	if n, err := r.Read(one[:]); n != 0 || err != io.EOF {
+		return nil, fmt.Errorf("procpool: stored value %v is longer than its %d bytes (%v)", ref, ref.Size, err)
 	}
 	return b, nil
 }

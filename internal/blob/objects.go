@@ -96,15 +96,18 @@ func (o *Objects) Get(ctx context.Context, ref wire.Ref) ([]byte, error) {
 	if err := ref.Valid(); err != nil || ref.Kind != wire.RefObject {
 		return nil, fmt.Errorf("procpool: bad object ref %v: %v", ref, err)
 	}
-	b, err := o.store.GetBytes(ctx, ref.Name)
+	r, err := o.store.Get(ctx, ref.Name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, fmt.Errorf("%w: %v in %s (deleted, or past the bucket's TTL)", ErrMissing, ref, o.bucket)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("procpool: fetch value %v from %s: %w", ref, o.bucket, err)
 	}
-	if int64(len(b)) != ref.Size {
-		return nil, fmt.Errorf("procpool: stored value %v has %d bytes", ref, len(b))
+	defer r.Close()
+	// Reading to the end checks the object's digest.
+	b, err := readExactly(r, ref)
+	if err != nil {
+		return nil, fmt.Errorf("procpool: fetch value from %s: %w", o.bucket, err)
 	}
 	return b, nil
 }

@@ -83,6 +83,22 @@ func Decode[T any](b []byte) (T, error) {
 	return v, nil
 }
 
+// DecodeOwned is Decode for bytes nothing else refers to or will write
+// (a stored value this process fetched): a []byte or string keeps b's
+// memory instead of a copy of a value that may be a gigabyte.
+func DecodeOwned[T any](b []byte) (T, error) {
+	var v T
+	switch p := any(&v).(type) {
+	case *[]byte:
+		*p = b
+		return v, nil
+	case *string:
+		*p = unsafe.String(unsafe.SliceData(b), len(b))
+		return v, nil
+	}
+	return Decode[T](b)
+}
+
 // jsonInteger reports whether b is an integer in JSON's grammar: an
 // optional minus, then 0 or digits not starting with 0.
 func jsonInteger(b []byte) bool {

@@ -79,6 +79,9 @@ type Result struct {
 	// Ref, when set on a success, says its NItems items are stored
 	// elsewhere; the caller fetches them and sets Encoded.
 	Ref *Ref
+	// Owned says Encoded is this process's alone (a stored result it
+	// fetched), so a lone item may be decoded without a copy (DecodeOwned).
+	Owned bool
 }
 
 // Len is the number of items of a successful result.
