@@ -80,7 +80,7 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 	return Permissions{
 		Publish: SubjectRules{
 			// $SRV.>: discovery requests (procpool status, nats micro).
-			Allow: []string{"procpool." + pool + ".>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"},
+			Allow: append([]string{"procpool." + pool + ".>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"}, valueSubjects(pool)...),
 			Deny:  append([]string(nil), jsAdminDeny...),
 		},
 		Subscribe: SubjectRules{
@@ -109,7 +109,7 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 	deny := append(append([]string(nil), jsWorkerDeny...), jsAdminDeny...)
 	return Permissions{
 		Publish: SubjectRules{
-			Allow: []string{"procpool." + pool + ".>", "_INBOX.>", "$JS.API.>", "$JS.ACK.>"},
+			Allow: append([]string{"procpool." + pool + ".>", "_INBOX.>", "$JS.API.>", "$JS.ACK.>"}, valueSubjects(pool)...),
 			Deny:  deny,
 		},
 		Subscribe: SubjectRules{
@@ -117,6 +117,15 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".>", "$SRV.>"},
 		},
 	}, nil
+}
+
+// valueSubjects are what a role publishes to use the pool's object store
+// bucket, where values too large for a message are stored: its chunks and
+// metadata, and the flow-control answers of the ordered consumer that
+// reads an object back. The bucket is "procpool_" + pool, as the pool
+// names it.
+func valueSubjects(pool string) []string {
+	return []string{"$O.procpool_" + pool + ".>", "$JS.FC.OBJ_procpool_" + pool + ".>"}
 }
 
 func checkRole(pool, inboxPrefix string) error {

@@ -234,6 +234,41 @@ func TestClusterTLSPermissions(t *testing.T) {
 		})
 	})
 
+	// Values of any size, between a caller and remote workers on other
+	// nodes, with the recommended credentials: through the pool's bucket
+	// (R3 like the task stream), which is empty again afterwards.
+	t.Run("LargeValues", func(t *testing.T) {
+		ctx := testCtx(t, 2*time.Minute)
+		big := make([]string, 6)
+		for i := range big {
+			big[i] = strings.Repeat(string(rune('a'+i)), 5<<20)
+		}
+		lens, err := pool.Map(ctx, p, builtin.Len, big)
+		if err != nil || !slices.Equal(lens, slices.Repeat([]int{5 << 20}, 6)) {
+			t.Fatalf("Map over 6 x 5 MiB on the cluster: %v, %v", lens, err)
+		}
+		blobs, err := pool.Map(ctx, p, builtin.Blob, []int{5 << 20, 3 << 20, 10})
+		if err != nil || len(blobs) != 3 {
+			t.Fatalf("Map returning 5 MiB results on the cluster: %v", err)
+		}
+		for i, n := range []int{5 << 20, 3 << 20, 10} {
+			if !slices.Equal(blobs[i], builtin.BlobBytes(n)) {
+				t.Fatalf("result %d: %d bytes, not the %d-byte pattern", i, len(blobs[i]), n)
+			}
+		}
+		for _, w := range p.Workers() {
+			if w.Local {
+				t.Fatalf("a local worker %+v: the values must have gone to remote ones", w)
+			}
+		}
+		waitBucketEmpty(t, c.admin(t, 2), "procpool_"+clusterPool)
+		js, _ := jetstream.New(c.admin(t, 2))
+		s, err := js.Stream(ctx, "OBJ_procpool_"+clusterPool)
+		if err != nil || s.CachedInfo().Config.Replicas != 3 {
+			t.Fatalf("the value bucket: %v; want 3 replicas like the task stream", err)
+		}
+	})
+
 	// The nodes still up, for what follows.
 	var up []int
 	for i, node := range c.nodes {
