@@ -1,8 +1,8 @@
 package blob
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
