@@ -172,6 +172,9 @@ func TestClusterTLSPermissions(t *testing.T) {
 	// restricted workers wait for a caller (procpool-worker --wait).
 	p := remotePool(t, pool.WithBroker(c.urls[2]), pool.WithCredentials("caller", callerPassword),
 		pool.WithName(clusterPool), pool.WithProcesses(0))
+	// The workers as on other hosts: they cannot see the caller's value
+	// directory, so large results, like arguments, cross the bucket.
+	t.Setenv("PROCPOOL_VALUE_ROOT", t.TempDir())
 	c.worker(t, "worker-n1", 0, 1)
 	c.worker(t, "worker-n2", 1, 1)
 	waitFor(t, 20*time.Second, "two remote workers", func() bool { return len(p.Workers()) >= 2 })

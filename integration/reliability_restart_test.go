@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/pool"
 )
@@ -179,4 +182,49 @@ func TestRow11BrokerRestartFileStore(t *testing.T) {
 	}
 	// The pool goes on working on the restarted broker.
 	checkRecovered(t, p, 2)
+}
+
+// Row 11 with values too large for a message: tasks whose arguments are
+// stored in the pool's bucket (file storage, like the task stream) are
+// queued with no worker, the broker is SIGKILLed and restarted on the same
+// store, then a worker comes: every task completes with the right result,
+// and the bucket is empty afterwards.
+func TestRow11BrokerRestartLargeArguments(t *testing.T) {
+	store := t.TempDir()
+	config := filepath.Join(t.TempDir(), "broker.conf")
+	if err := os.WriteFile(config, []byte("jetstream {\n  sync_interval: always\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const user, pass = "row11", "row11-password-0123456789abcdef"
+	port := freePort(t)
+	b := startBrokerProc(t, port, store, config, user, pass)
+	p := externalPool(t, b.url, user, pass, pool.WithFileStore(""), pool.WithProcesses(0))
+	ctx := testCtx(t, 120*time.Second)
+	const n = 5
+	rs := make([]*pool.AsyncResult[uint64], n)
+	want := make([]uint64, n)
+	for i := range rs {
+		arg := builtin.BlobBytes(2<<20 + i)
+		want[i] = sum64(arg)
+		rs[i] = pool.ApplyAsync(ctx, p, checksumTask, arg)
+	}
+	js, err := jetstream.New(p.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the tasks to be stored", func() bool {
+		s, err := js.Stream(ctx, "PROCPOOL_"+p.Name())
+		return err == nil && s.CachedInfo().State.Msgs == n
+	})
+	b.kill()
+	startBrokerProc(t, port, store, config, user, pass) // same port, same store
+	w := startWorkerProc(t, b.url, user, pass, p.Name())
+	for i, r := range rs {
+		got, err := r.Wait(ctx)
+		if err != nil || got != want[i] {
+			t.Fatalf("task %d after the restart: %x, %v; want %x", i, got, err, want[i])
+		}
+	}
+	waitBucketEmpty(t, p.Conn(), blob.Bucket(p.Name()))
+	w.kill()
 }

@@ -17,4 +17,17 @@ var (
 	size = worker.Register("it.size", func(ctx context.Context, b []byte) (int, error) {
 		return len(b), nil
 	})
+	// checksumTask is a checksum of its argument: a wrong byte anywhere shows.
+	checksumTask = worker.Register("it.checksum", func(ctx context.Context, b []byte) (uint64, error) {
+		return sum64(b), nil
+	})
 )
+
+// sum64 is FNV-1a over b.
+func sum64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
