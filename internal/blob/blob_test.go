@@ -134,7 +134,7 @@ func TestExpire(t *testing.T) {
 	}
 }
 
-func startJS(t *testing.T) jetstream.JetStream {
+func startJS(t testing.TB) jetstream.JetStream {
 	t.Helper()
 	s, err := broker.Start(t.Context(), broker.Config{})
 	if err != nil {
