@@ -2,6 +2,8 @@ package broker
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -30,6 +32,12 @@ type Permissions struct {
 	// AllowResponses lets the user publish one reply to the reply subject
 	// of each request it received, whatever Publish says.
 	AllowResponses bool
+	// Account is the NATS account the user is placed in (accounts.go):
+	// users of different accounts share no subject, stream or store.
+	// CallerPermissions and WorkerPermissions set it to their pool's
+	// ([PoolAccount]). Default "": the global account, with the
+	// administrator and every user without one.
+	Account string
 }
 
 // SubjectRules is an allow list and a deny list of subjects.
@@ -48,27 +56,18 @@ var jsAdminDeny = []string{
 	"$JS.API.META.>",
 }
 
-// jsWorkerDeny are the JetStream API calls that destroy or leak data held
-// for the pool; a worker never needs them.
-var jsWorkerDeny = []string{
-	"$JS.API.STREAM.DELETE.>",
-	"$JS.API.STREAM.PURGE.>",
-	"$JS.API.STREAM.UPDATE.>",
-	"$JS.API.STREAM.MSG.DELETE.>",
-	"$JS.API.STREAM.SNAPSHOT.>",
-	"$JS.API.STREAM.RESTORE.>",
-	"$JS.API.STREAM.PEER.REMOVE.>",
-	"$JS.API.STREAM.LEADER.STEPDOWN.>",
-	"$JS.API.CONSUMER.LEADER.STEPDOWN.>",
-}
-
 // CallerPermissions returns the permissions recommended for a credential
 // that submits work to the pool named pool (a program calling pool.New
-// with WithBroker): publish on the pool's subjects ("procpool.<pool>.>":
-// tasks, control, queues, pipes), the JetStream API ("$JS.API.>", stream
-// management included, but no account purge or server/meta operations)
-// and acks ("$JS.ACK.>"); subscribe on the pool's subjects and on its own
-// reply inboxes only; reply once to requests it receives.
+// with WithBroker). Its users are placed in the pool's own NATS account
+// ([PoolAccount]), so nothing it does reaches another pool: another
+// pool's streams, consumers, stores and inboxes do not exist for it.
+//
+// Within the pool it may publish on the pool's subjects (tasks, control),
+// on queues and pipes, the pool's value bucket, the JetStream API and acks;
+// but it may not read, pull, delete or purge the tasks in the pool's task
+// stream (other callers' tasks are there), nor list or read the bucket by
+// sequence. It subscribes only to its own inboxes and to the workers'
+// heartbeats, and replies once to requests it receives.
 //
 // inboxPrefix is the caller connection's inbox prefix, set with
 // nats.CustomInboxPrefix; it must be unique per caller and literal, for
@@ -77,27 +76,42 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 	if err := checkRole(pool, inboxPrefix); err != nil {
 		return Permissions{}, err
 	}
+	tasks, bucket := "PROCPOOL_"+pool, "OBJ_procpool_"+pool
+	deny := append([]string{
+		// Other callers' tasks: nobody but the workers reads them.
+		"$JS.API.STREAM.MSG.GET." + tasks,
+		"$JS.API.DIRECT.GET." + tasks, "$JS.API.DIRECT.GET." + tasks + ".>",
+		"$JS.API.CONSUMER.MSG.NEXT." + tasks + ".>",
+		"$JS.API.STREAM.DELETE." + tasks, "$JS.API.STREAM.PURGE." + tasks,
+		"$JS.API.STREAM.MSG.DELETE." + tasks, "$JS.API.CONSUMER.DELETE." + tasks + ".>",
+		// Other callers' stored values: read by name (unguessable) only.
+		"$JS.API.STREAM.MSG.GET." + bucket, "$JS.API.DIRECT.GET." + bucket,
+	}, jsAdminDeny...)
 	return Permissions{
+		Account: PoolAccount(pool),
 		Publish: SubjectRules{
 			// $SRV.>: discovery requests (procpool status, nats micro).
-			Allow: append([]string{"procpool." + pool + ".>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"}, valueSubjects(pool)...),
-			Deny:  append([]string(nil), jsAdminDeny...),
+			Allow: append([]string{"procpool." + pool + ".>", "procpool.queue.>", "procpool.pipe.>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"}, valueSubjects(pool)...),
+			Deny:  deny,
 		},
 		Subscribe: SubjectRules{
-			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".>"},
+			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".workers.>"},
 		},
 		AllowResponses: true,
 	}, nil
 }
 
 // WorkerPermissions returns the permissions recommended for a remote
-// worker of the pool named pool: publish on the pool's subjects, on reply
-// inboxes ("_INBOX.>", where results go to callers), on the JetStream API
-// to fetch tasks and read queues, and on acks ("$JS.ACK.>"); but never the
-// API calls that delete, purge, update, snapshot or restore a stream
-// (such as "$JS.API.STREAM.DELETE.>"), nor account and server operations.
-// It may subscribe only to the pool's subjects and to its own inboxes, so
-// it cannot read another caller's results.
+// worker of the pool named pool, placed like its callers in the pool's
+// own NATS account ([PoolAccount]). It may publish on the pool's subjects,
+// on queues and pipes, on reply inboxes ("_INBOX.>", where results go to
+// callers), on the pool's value bucket and on acks; of the JetStream API
+// only what serving needs: information, consumers (to fetch tasks and read
+// queues and values), direct reads, and creating the pool's task stream
+// and value bucket by their names. It can create no other stream (so none
+// that would capture callers' inboxes), and delete, purge, update,
+// snapshot or restore none. It subscribes only to the pool's subjects, its
+// own inboxes and discovery, so it cannot read a caller's results.
 //
 // inboxPrefix is the worker connection's inbox prefix, set with
 // nats.CustomInboxPrefix; it must be literal and not a prefix of a
@@ -106,11 +120,19 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 	if err := checkRole(pool, inboxPrefix); err != nil {
 		return Permissions{}, err
 	}
-	deny := append(append([]string(nil), jsWorkerDeny...), jsAdminDeny...)
+	tasks, bucket := "PROCPOOL_"+pool, "OBJ_procpool_"+pool
+	allow := []string{
+		"procpool." + pool + ".>", "procpool.queue.>", "procpool.pipe.>", "_INBOX.>", "$JS.ACK.>",
+		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
+		"$JS.API.STREAM.CREATE." + tasks, "$JS.API.STREAM.CREATE." + bucket,
+		"$JS.API.CONSUMER.>", "$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.*",
+	}
 	return Permissions{
+		Account: PoolAccount(pool),
 		Publish: SubjectRules{
-			Allow: append([]string{"procpool." + pool + ".>", "_INBOX.>", "$JS.API.>", "$JS.ACK.>"}, valueSubjects(pool)...),
-			Deny:  deny,
+			Allow: append(allow, valueSubjects(pool)...),
+			// The pool's shared consumer stays: only callers' tools remove it.
+			Deny: append([]string{"$JS.API.CONSUMER.DELETE." + tasks + ".>"}, jsAdminDeny...),
 		},
 		Subscribe: SubjectRules{
 			// $SRV.>: every worker answers discovery (nats micro ls|info|stats).
@@ -177,6 +199,9 @@ func (p *Permissions) validate() error {
 	if p == nil {
 		return nil
 	}
+	if p.Account != "" && !accountNameRE.MatchString(p.Account) {
+		return fmt.Errorf("account %q: want 1-80 of [A-Za-z0-9_-]", p.Account)
+	}
 	for _, list := range [][]string{p.Publish.Allow, p.Publish.Deny, p.Subscribe.Allow, p.Subscribe.Deny} {
 		for _, subj := range list {
 			if !server.IsValidSubject(subj) {
@@ -186,6 +211,8 @@ func (p *Permissions) validate() error {
 	}
 	return nil
 }
+
+var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
 
 // defaultUser is the administrator's name when Config.User is empty.
 const defaultUser = "procpool"
@@ -220,11 +247,18 @@ func (s *Server) applyAuth(opts *server.Options, cfg *Config) {
 	// the administrator joins the list, unrestricted.
 	opts.Users = append(opts.Users, &server.User{Username: s.user, Password: s.password})
 	for _, u := range cfg.Users {
-		opts.Users = append(opts.Users, &server.User{
+		su := &server.User{
 			Username:    u.Name,
 			Password:    u.Password,
 			Permissions: u.Permissions.server(),
-		})
+		}
+		if u.Permissions != nil && u.Permissions.Account != "" {
+			su.Account = accountFor(opts, u.Permissions.Account) // accounts.go
+			if !slices.Contains(s.accounts, u.Permissions.Account) {
+				s.accounts = append(s.accounts, u.Permissions.Account)
+			}
+		}
+		opts.Users = append(opts.Users, su)
 	}
 }
 

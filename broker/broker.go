@@ -127,6 +127,7 @@ type Server struct {
 	generated bool // user and password made up by Start
 	storeDir  string
 	removeDir bool
+	accounts  []string // pool accounts made for Config.Users (accounts.go)
 
 	once sync.Once
 }
@@ -195,6 +196,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("broker: start: %s", msg)
 	default:
+	}
+	if err := s.enableAccounts(); err != nil { // accounts.go
+		s.Shutdown()
+		return nil, err
 	}
 	return s, nil
 }

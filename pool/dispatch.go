@@ -61,6 +61,7 @@ type dispatcher struct {
 	callSeq atomic.Uint64
 	msgSeq  atomic.Uint64
 	dups    atomic.Int64 // results for tasks already answered or abandoned
+	forged  atomic.Int64 // results whose token answers no task of this caller
 	ctr     *counters    // event counts for metrics (metrics.go)
 
 	mu      sync.Mutex
@@ -75,7 +76,8 @@ type dispatcher struct {
 	wg      sync.WaitGroup
 	sub     *nats.Subscription
 
-	receipts *receipter // result receipts, sent off the result path
+	receipts *receipter  // result receipts, sent off the result path
+	tokens   tokenSource // publishLoop's alone (tokens.go)
 
 	// Values too large for a message (values.go).
 	vals   *blob.Values
@@ -96,6 +98,7 @@ type waiter struct {
 	// under the fetch.
 	fetching bool
 	fetchRef wire.Ref
+	token    string // the task message's HdrToken, which its result echoes; "" for a Process
 }
 
 func newDispatcher(nc *nats.Conn, subj wire.Subjects, o *options) (*dispatcher, error) {
@@ -239,19 +242,29 @@ func (d *dispatcher) failAll(err error) {
 // waiter, once; later copies of a result (after a redelivery) are dropped.
 func (d *dispatcher) route(m *nats.Msg) {
 	took, timed := itemNanos(m.Header.Get(wire.HdrItemNanos)) // tasktimes.go
-	if m.Reply != "" {
-		// The receipt lets the worker ack the task (worker/confirm.go).
-		d.receipts.add(m.Reply, timed && took >= receiptAtOnce)
-	}
 	rm, err := wire.DecodeResultMsg(m.Data)
 	if err != nil {
-		return // not from a worker of ours; nothing to deliver
+		return // not from a worker of ours: no receipt, nothing to deliver
 	}
+	if wire.ValidInbox(m.Reply) {
+		// The receipt lets the worker ack the task (worker/confirm.go). Only
+		// to a worker's inbox: the sender chose m.Reply, and a receipt
+		// published with this caller's rights must not land elsewhere.
+		d.receipts.add(m.Reply, timed && took >= receiptAtOnce)
+	}
+	token := m.Header.Get(wire.HdrToken)
 	src := &source{worker: rm.Worker, pid: rm.PID, host: rm.Host}
 	for i := range rm.Results {
 		r := &rm.Results[i]
 		d.mu.Lock()
 		w := d.pending[r.Seq]
+		if w != nil && w.token != token {
+			// Not an answer to the task this caller sent under that seq:
+			// forged, or meant for another caller.
+			d.mu.Unlock()
+			d.forged.Add(1)
+			continue
+		}
 		keep := false // a stored result that is being fetched
 		if w != nil && w.fetching {
 			keep = r.Ref != nil && *r.Ref == w.fetchRef
@@ -374,7 +387,20 @@ func (d *dispatcher) publish(subs []submission) {
 	}
 	m := nats.NewMsg(d.subj.Task(subs[0].name))
 	m.Data = body
-	m.Header.Set(wire.HdrMsgID, d.callerID+"."+strconv.FormatUint(d.msgSeq.Add(1), 10))
+	// The id is unpredictable: another caller that could guess the next
+	// one would publish first and have the real task dropped as its
+	// duplicate. The token, echoed by the result, is how route knows a
+	// result answers this message.
+	tok := d.tokens.next()
+	d.mu.Lock()
+	for i := range subs {
+		if w := d.pending[subs[i].task.Seq]; w != nil {
+			w.token = tok
+		}
+	}
+	d.mu.Unlock()
+	m.Header.Set(wire.HdrMsgID, d.callerID+"."+strconv.FormatUint(d.msgSeq.Add(1), 10)+"."+tok)
+	m.Header.Set(wire.HdrToken, tok)
 	m.Header.Set(wire.HdrReply, d.inbox)
 	m.Header.Set(wire.HdrMaxAttempts, d.maxAttempts)
 	if d.timeoutMS != "" {

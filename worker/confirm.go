@@ -90,9 +90,12 @@ func (c *confirmer) publish(j *job, buf, body []byte, itemNanos string) error {
 	}
 	s.n++
 	c.mu.Unlock()
-	m := &nats.Msg{Subject: r.subj, Reply: r.reply, Data: body}
+	m := &nats.Msg{Subject: r.subj, Reply: r.reply, Data: body, Header: nats.Header{}}
 	if itemNanos != "" {
-		m.Header = nats.Header{wire.HdrItemNanos: []string{itemNanos}}
+		m.Header[wire.HdrItemNanos] = []string{itemNanos}
+	}
+	if j.token != "" {
+		m.Header[wire.HdrToken] = []string{j.token} // the caller takes only results that echo it
 	}
 	// PublishMsg copies body into the connection's buffer before it
 	// returns, and no receipt can come before the message is out: buf is

@@ -32,6 +32,7 @@ type job struct {
 	start    time.Time
 	msgID    string
 	valueDir string // the caller's value directory, for large results (values.go)
+	token    string // the message's wire.HdrToken, echoed on its results
 
 	mu        sync.Mutex
 	next, end int
@@ -54,6 +55,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	j := &job{msg: m, delivery: meta.Delivered, start: time.Now(), msgID: m.Header.Get(wire.HdrMsgID)}
 	j.reply = m.Header.Get(wire.HdrReply)
 	j.valueDir = m.Header.Get(wire.HdrValueDir)
+	j.token = m.Header.Get(wire.HdrToken)
 	j.name = m.Subject[min(len(rt.subj.TaskPrefix()), len(m.Subject)):]
 	tm := &rt.tm // decoded into the same memory, message after message
 	// Between messages, hold nothing of this one: a large Map chunk's

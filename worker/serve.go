@@ -122,7 +122,11 @@ func Serve(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("%w: %w", errInit, err)
 		}
 	}
-	cancelSub, err := nc.Subscribe(rt.subj.Cancel(), func(m *nats.Msg) { rt.cancelled.add(string(m.Data)) })
+	cancelSub, err := nc.Subscribe(rt.subj.Cancel(), func(m *nats.Msg) {
+		if key := string(m.Data); wire.ValidCancelKey(key) {
+			rt.cancelled.add(key)
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("worker: subscribe: %w", err)
 	}
@@ -334,6 +338,15 @@ type cancelSet struct {
 	m  map[string]time.Time
 }
 
+// maxCancelled bounds the cancel set: with wire.MaxCancelKey, at most
+// ~2.5 MB however many notices come.
+const maxCancelled = 10000
+
+// add remembers a cancelled call for 10 minutes. Full, it forgets the
+// expired entries and, if that is not enough, half of the rest at random:
+// a flood of notices costs bounded memory and amortised constant time,
+// and at worst a forgotten call's queued task runs (its result is
+// dropped by its caller).
 func (c *cancelSet) add(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -341,14 +354,26 @@ func (c *cancelSet) add(key string) {
 		c.m = map[string]time.Time{}
 	}
 	now := time.Now()
-	if len(c.m) > 10000 {
+	if len(c.m) >= maxCancelled {
 		for k, t := range c.m {
 			if now.Sub(t) > 10*time.Minute {
 				delete(c.m, k)
 			}
 		}
+		for k := range c.m {
+			if len(c.m) <= maxCancelled/2 {
+				break
+			}
+			delete(c.m, k)
+		}
 	}
 	c.m[key] = now
+}
+
+func (c *cancelSet) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
 }
 
 func (c *cancelSet) has(key string) bool {

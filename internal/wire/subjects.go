@@ -19,6 +19,7 @@ const (
 	HdrDeaths      = "Procpool-Deaths"       // deliveries that ended without a result before this message was re-published
 	HdrItemNanos   = "Procpool-Item-Ns"      // on a result message: mean execution time per item of its tasks, nanoseconds
 	HdrValueDir    = "Procpool-Value-Dir"    // the caller's value directory on its host, where a worker on that host stores large results
+	HdrToken       = "Procpool-Token"        // random per task message; a result message echoes it, so the caller takes results only for tasks it sent
 )
 
 // ConsumerName is the durable pull consumer all of a pool's workers share.
@@ -81,4 +82,40 @@ func (s Subjects) PullNext() string {
 // call number, which together are unique.
 func CancelKey(reply string, call uint64) string {
 	return reply + " " + strconv.FormatUint(call, 10)
+}
+
+// MaxCancelKey bounds a cancel notice: an inbox and a call number.
+const MaxCancelKey = 256
+
+// ValidCancelKey reports whether key has CancelKey's form and size: a
+// worker keeps the keys it is sent, so it takes no other.
+func ValidCancelKey(key string) bool {
+	inbox, call, ok := strings.Cut(key, " ")
+	if !ok || len(key) > MaxCancelKey || !ValidInbox(inbox) {
+		return false
+	}
+	_, err := strconv.ParseUint(call, 10, 64)
+	return err == nil
+}
+
+// ValidInbox reports whether subj is a literal inbox subject: "_INBOX."
+// then tokens of printable ASCII without wildcards. A caller sends
+// receipts only to such a subject, so that a result message cannot make
+// it publish where the sender chose (a JetStream API subject, say).
+func ValidInbox(subj string) bool {
+	rest, ok := strings.CutPrefix(subj, "_INBOX.")
+	if !ok || rest == "" || len(subj) > 200 {
+		return false
+	}
+	for _, tok := range strings.Split(rest, ".") {
+		if tok == "" || tok == "*" || tok == ">" {
+			return false
+		}
+		for i := 0; i < len(tok); i++ {
+			if c := tok[i]; c <= ' ' || c >= 0x7f {
+				return false
+			}
+		}
+	}
+	return true
 }
