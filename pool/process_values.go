@@ -22,11 +22,13 @@ func (p *Pool) storeProcessArg(ctx context.Context, task string, payload []byte)
 	if len(payload) <= p.d.inline {
 		return nil, nil
 	}
-	dir := ""
 	if p.d.vdir != nil {
-		dir = p.d.vdir.Name()
+		if ref, err := p.d.vdir.Write("p", payload); err == nil {
+			return &ref, nil
+		}
+		// The directory cannot take it (full): the bucket can.
 	}
-	ref, err := p.d.vals.Put(ctx, dir, "p", payload)
+	ref, err := p.d.vals.PutObject(ctx, "p", payload)
 	if noRoom(err) { // values.go
 		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, len(payload), err)
 	}
