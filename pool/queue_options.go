@@ -3,8 +3,6 @@ package pool
 import (
 	"fmt"
 	"time"
-
-	"github.com/procpool/procpool/internal/blob"
 )
 
 // QueueOption configures [NewQueue].
@@ -37,7 +35,7 @@ const (
 
 	// DefaultQueueValueTTL is how long a stored item (one too large for a
 	// message, see [Queue]) lives at most.
-	DefaultQueueValueTTL = blob.DefaultTTL
+	DefaultQueueValueTTL = 24 * time.Hour
 
 	maxPrefetch  = 1 << 16
 	maxPutWindow = 1 << 16
