@@ -11,6 +11,7 @@ FUZZ_TARGETS = \
 	./internal/wire:FuzzParseAck \
 	./internal/wire:FuzzBeat \
 	./internal/wire:FuzzDecodeValue \
+	./internal/wire:FuzzDecodeRef \
 	./internal/spawn:FuzzParseStatus \
 	./internal/spawn:FuzzStatusScanner \
 	./internal/spawn:FuzzReadConfig

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -45,6 +46,13 @@ const (
 // 256 in one message (see [Queue]); that changes nothing that a pipe
 // promises: a reader that dies loses what it had fetched and not received
 // either way, as a Python reader loses what it had read from the socket.
+//
+// Values of any size: one larger than a message should carry (256 KiB,
+// less under a small broker max payload) is stored in the pipe's object
+// store bucket PROCPOOL_P_<id>, made on the first such value, and its
+// message carries a reference; Recv fetches it and deletes it. The bucket
+// goes with the pipe's stream; its TTL (24h) ends what a reader that died
+// or never read left behind.
 type PipeEnd[T any] struct {
 	id      string
 	end     string // "a" or "b"
@@ -57,6 +65,7 @@ type PipeEnd[T any] struct {
 	pk   *packer // sends are packed (see queue_pack.go)
 	pull *puller
 	cur  *cursor
+	vals *ipcValues // values too large for a message (queue_values.go)
 
 	mu      sync.Mutex // guards peerEOF
 	peerEOF bool
@@ -156,6 +165,8 @@ func openEnd[T any](nc *nats.Conn, id, end string) (*PipeEnd[T], error) {
 		return nil, fmt.Errorf("pool: open pipe %q: %w", p.Name(), err)
 	}
 	p.js = p.pub.js
+	p.vals = newIPCValues(nc, p.js, p.stream, blob.ObjectsConfig{})
+	p.pub.onLost = p.vals.lost
 	p.pk = newPacker(p.pub, func(int) string { return p.subject })
 	p.cur = newCursor()
 	// AckNone: a fetched message is gone from the stream, never redelivered.
@@ -202,7 +213,14 @@ func (p *PipeEnd[T]) Send(ctx context.Context, v T) error {
 	if err != nil {
 		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
 	}
-	if err := p.pk.put(ctx, data); err != nil {
+	data, stored, err := p.vals.store(ctx, data)
+	if err != nil {
+		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
+	}
+	if err := p.pk.put(ctx, data, stored); err != nil {
+		if stored {
+			p.vals.lost(storedMsg(p.subject, data))
+		}
 		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
 	}
 	return nil
@@ -249,17 +267,45 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 			p.mu.Unlock()
 			return zero, io.EOF
 		}
-		items, err := unpack(m)
+		items, ref, err := openMsg(m)
 		if err != nil {
 			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 		}
-		p.cur.open(m, items, at)
+		p.cur.open(m, items, ref, at)
+	}
+	if p.cur.ref != nil {
+		return p.recvStoredLocked(ctx)
 	}
 	data, last := p.cur.take()
 	if last {
 		p.cur.reset() // AckNone: nothing to acknowledge
 	}
 	v, err := wire.Decode[T](data)
+	if err != nil {
+		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+	}
+	return v, nil
+}
+
+// recvStoredLocked fetches and deletes the opened message's stored value.
+// A fetch cut short by ctx leaves it in hand for the next Recv; after
+// any other failure the value is gone (the pipe acknowledges nothing: no
+// one will fetch it again). p.cur is locked and holds a stored value.
+func (p *PipeEnd[T]) recvStoredLocked(ctx context.Context) (T, error) {
+	var zero T
+	ref := *p.cur.ref
+	data, err := p.vals.fetch(ctx, ref)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.cur.reset()
+			p.vals.release(ref)
+		}
+		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+	}
+	p.cur.take()
+	p.cur.reset()
+	p.vals.release(ref)
+	v, err := decodeFetched[T](data)
 	if err != nil {
 		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 	}
@@ -290,7 +336,7 @@ func (p *PipeEnd[T]) Poll(timeout time.Duration) bool {
 // acknowledged, then sends the end-of-stream marker after which the other
 // end's Recv returns io.EOF, and stops receiving. Values sent to this end
 // and not yet received are dropped. When both ends are closed, the pipe's
-// stream is deleted. Close is idempotent.
+// stream and bucket are deleted. Close is idempotent.
 func (p *PipeEnd[T]) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
@@ -308,8 +354,10 @@ func (p *PipeEnd[T]) Close() error {
 		}
 		p.pub.close()
 		p.pull.close()
+		p.vals.close()
 		// This end reads no more: drop its consumer. Whichever end finds
-		// the other's consumer gone as well deletes the stream.
+		// the other's consumer gone as well deletes the stream and the
+		// bucket.
 		err := p.js.DeleteConsumer(ctx, p.stream, p.end)
 		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			errs = append(errs, fmt.Errorf("delete consumer: %w", err))
@@ -319,6 +367,9 @@ func (p *PipeEnd[T]) Close() error {
 			err = p.js.DeleteStream(ctx, p.stream)
 			if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				errs = append(errs, fmt.Errorf("delete stream: %w", err))
+			}
+			if err := deleteBucket(ctx, p.js, p.stream); err != nil {
+				errs = append(errs, err)
 			}
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -346,6 +397,9 @@ func DeletePipe(ctx context.Context, nc *nats.Conn, name string) error {
 	}
 	err = js.DeleteStream(ctx, pipeStreamPrefix+id)
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("pool: delete pipe %q: %w", name, err)
+	}
+	if err := deleteBucket(ctx, js, pipeStreamPrefix+id); err != nil {
 		return fmt.Errorf("pool: delete pipe %q: %w", name, err)
 	}
 	return nil

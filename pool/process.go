@@ -42,6 +42,11 @@ type Process[R any] struct {
 // runs first. The pool's Close waits for its processes like for its other
 // calls; Terminate kills them. WithTaskTimeout does not apply: bound the
 // wait with Join's ctx and end the process with Terminate or Kill.
+//
+// arg and the result may be of any size that fits in memory: an argument
+// over 256 KiB is stored (in the pool's value directory on this host, or
+// its bucket) until the process has ended, and the result comes back on
+// a pipe from the child.
 func Start[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg A) (*Process[R], error) {
 	if err := check(ctx, p, t.Name()); err != nil {
 		return nil, err
@@ -49,6 +54,10 @@ func Start[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg A) (
 	payload, err := wire.Encode(arg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidArgument, t.Name(), err)
+	}
+	argRef, err := p.storeProcessArg(ctx, t.Name(), payload) // process_values.go
+	if err != nil {
+		return nil, err
 	}
 	pr := &Process[R]{p: p, task: t.Name()}
 	// Registering in the pending set makes Close wait for the process and
@@ -66,17 +75,23 @@ func Start[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg A) (
 		}
 	})
 	if err != nil {
+		p.releaseProcessArg(argRef)
 		return nil, err
 	}
 	if p.closed.Load() { // closed between check and add
+		p.releaseProcessArg(argRef)
 		p.d.forget(pr.seq)
 		return nil, ErrClosed
 	}
 	cfg := p.childConfig()
-	cfg.Once = &spawn.OneShot{Task: t.Name(), Arg: payload,
+	cfg.Once = &spawn.OneShot{Task: t.Name(), ArgRef: argRef,
 		TaskID: p.d.inbox + ".process." + strconv.FormatUint(pr.seq, 10)}
+	if argRef == nil {
+		cfg.Once.Arg = payload
+	}
 	once, err := supervise.StartOnce(cfg)
 	if err != nil {
+		p.releaseProcessArg(argRef)
 		p.d.forget(pr.seq)
 		return nil, fmt.Errorf("pool: start %s: %w", t.Name(), err)
 	}
@@ -89,6 +104,9 @@ func Start[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], arg A) (
 	}
 	go func() {
 		<-once.Done()
+		// Before forget: a Close waiting for the process then finds the
+		// argument's delete under way, not yet to come.
+		p.releaseProcessArg(argRef)
 		p.d.forget(pr.seq)
 	}()
 	return pr, nil

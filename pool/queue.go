@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -71,6 +72,20 @@ const (
 // item is returned by exactly one Get, dead getters included. A getter
 // that must never see an item twice uses a bounded queue or makes its
 // handling of an item idempotent.
+//
+// Items of any size. An item whose encoding is larger than a message
+// should carry (256 KiB, less under a small broker max payload) is stored
+// in the queue's JetStream object store bucket PROCPOOL_Q_<name> (stream
+// OBJ_PROCPOOL_Q_<name>), made on the first such item, and its message
+// carries a reference to it; the getter fetches it, and deletes it once
+// it has acknowledged the message. A stored item counts as one item, in
+// WithMaxSize as in Len, keeps its place in the order of its producer's
+// items, and is never packed with others. The bucket's TTL (see
+// [WithQueueValueTTL], default 24h) ends what a killed process left
+// behind (a producer killed between storing an item and publishing it);
+// an item still queued past it is lost: the Get that meets it returns an
+// error saying so, and the next Get goes on with the following items.
+// Delete deletes the bucket with the queue.
 type Queue[T any] struct {
 	name    string
 	stream  string
@@ -84,6 +99,7 @@ type Queue[T any] struct {
 	pull *puller
 	cur  *cursor // the message Get is taking items from
 	acks *ackConfirms
+	vals *ipcValues // items too large for a message (queue_values.go)
 	// staleAfter: an opened message not touched for this long may have
 	// been redelivered to another getter; its remaining items are dropped.
 	staleAfter time.Duration
@@ -137,6 +153,8 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Qu
 	}
 	info := stream.CachedInfo()
 	q.bounded = info.Config.MaxMsgs > 0
+	q.vals = newIPCValues(nc, q.js, q.stream, queueBucketConfig(info.Config))
+	q.pub.onLost = q.vals.lost
 	cons, err := openConsumer(ctx, q.js, q.stream, jetstream.ConsumerConfig{
 		Durable:       queueConsumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -174,6 +192,7 @@ func (q *Queue[T]) openStream(ctx context.Context, o queueOptions) (jetstream.St
 		Storage:   jetstream.MemoryStorage,
 		Replicas:  o.replicas,
 		MaxMsgs:   -1,
+		Metadata:  map[string]string{queueValueTTLKey: o.valueTTL.String()},
 	}
 	if o.file {
 		cfg.Storage = jetstream.FileStorage
@@ -233,10 +252,24 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	if err != nil {
 		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
 	}
+	data, stored, err := q.vals.store(ctx, data)
+	if err != nil {
+		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
+	}
 	if q.bounded {
-		err = q.putBounded(ctx, data)
+		m := &nats.Msg{Subject: q.subject, Data: data}
+		if stored {
+			m = storedMsg(q.subject, data)
+		}
+		err = q.putBounded(ctx, m)
+		if err != nil {
+			q.vals.lost(m)
+		}
 	} else {
-		err = q.pk.put(ctx, data)
+		err = q.pk.put(ctx, data, stored)
+		if err != nil && stored {
+			q.vals.lost(storedMsg(q.subject, data))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
@@ -244,10 +277,10 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	return nil
 }
 
-func (q *Queue[T]) putBounded(ctx context.Context, data []byte) error {
+func (q *Queue[T]) putBounded(ctx context.Context, m *nats.Msg) error {
 	backoff := time.Millisecond
 	for {
-		_, err := q.js.Publish(ctx, q.subject, data)
+		_, err := q.js.PublishMsg(ctx, m)
 		if err == nil || !isStreamFull(err) {
 			return err
 		}
@@ -319,14 +352,23 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 	defer q.cur.unlock()
 	for {
 		if q.cur.msg != nil {
-			data, ok, err := q.takeLocked()
+			decode := wire.Decode[T]
+			var data []byte
+			var ok bool
+			var err error
+			if q.cur.ref != nil {
+				data, ok, err = q.takeStoredLocked(ctx)
+				decode = decodeFetched[T]
+			} else {
+				data, ok, err = q.takeLocked()
+			}
 			if !ok {
 				continue
 			}
 			if err != nil {
 				return zero, false, err
 			}
-			v, err := wire.Decode[T](data)
+			v, err := decode(data)
 			if err != nil {
 				// The item is gone from the queue: redelivering it would
 				// fail every getter of this type forever.
@@ -341,12 +383,12 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 		if m == nil {
 			return zero, false, nil
 		}
-		items, err := unpack(m)
+		items, ref, err := openMsg(m)
 		if err != nil {
 			_ = q.nc.Publish(m.Reply, ackTerm)
 			return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
 		}
-		q.cur.open(m, items, at)
+		q.cur.open(m, items, ref, at)
 	}
 }
 
@@ -376,6 +418,48 @@ func (q *Queue[T]) takeLocked() (data []byte, ok bool, err error) {
 		_ = q.nc.Publish(c.msg.Reply, ackProgress)
 		c.touched = now
 	}
+	return data, true, nil
+}
+
+// takeStoredLocked fetches the opened message's stored item, acknowledges
+// the message and deletes the stored value. ok is false if the message
+// went stale and was dropped. A fetch cut short by ctx leaves the message
+// in hand for the next Get; an item whose value is gone is dropped with
+// an error naming it; any other failure gives the message back to the
+// queue. q.cur is locked and holds a stored item.
+func (q *Queue[T]) takeStoredLocked(ctx context.Context) (data []byte, ok bool, err error) {
+	c := q.cur
+	if q.staleAfter > 0 && time.Since(c.touched) > q.staleAfter {
+		c.reset() // as in takeLocked
+		return nil, false, nil
+	}
+	ref := *c.ref
+	stop := keepReserved(q.nc, c.msg.Reply, q.staleAfter)
+	data, err = q.vals.fetch(ctx, ref)
+	if last := stop(); !last.IsZero() {
+		c.touched = last
+	}
+	if err != nil {
+		m := c.msg
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, blob.ErrMissing):
+			c.reset()
+			_ = q.acks.ack(m.Reply) // redelivering it would fail every getter
+			err = fmt.Errorf("%w; the item is dropped from the queue (WithQueueValueTTL sets how long stored items live)", err)
+		default:
+			c.reset()
+			_ = q.nc.Publish(m.Reply, ackNak)
+		}
+		return nil, true, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+	}
+	c.take()
+	m := c.msg
+	c.reset()
+	if err := q.acks.ack(m.Reply); err != nil {
+		return nil, true, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+	}
+	q.vals.release(ref)
 	return data, true, nil
 }
 
@@ -464,6 +548,7 @@ func (q *Queue[T]) Close() error {
 		}
 		q.pub.close()
 		q.acks.close()
+		q.vals.close()
 		if err != nil {
 			q.closeErr = fmt.Errorf("pool: queue %q: close: %w", q.name, err)
 		}
@@ -471,15 +556,16 @@ func (q *Queue[T]) Close() error {
 	return q.closeErr
 }
 
-// Delete closes the handle and deletes the queue with every item in it.
-// Other handles on it then fail.
+// Delete closes the handle and deletes the queue with every item in it,
+// its bucket of stored items included. Other handles on it then fail.
 func (q *Queue[T]) Delete(ctx context.Context) error {
 	_ = q.Close()
 	return DeleteQueue(ctx, q.nc, q.name)
 }
 
-// DeleteQueue deletes the queue called name with every item in it. Deleting
-// a queue that does not exist is not an error.
+// DeleteQueue deletes the queue called name with every item in it, its
+// bucket of stored items included. Deleting a queue that does not exist
+// is not an error.
 func DeleteQueue(ctx context.Context, nc *nats.Conn, name string) error {
 	if nc == nil {
 		return fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
@@ -493,6 +579,9 @@ func DeleteQueue(ctx context.Context, nc *nats.Conn, name string) error {
 	}
 	err = js.DeleteStream(ctx, queueStreamPrefix+name)
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("pool: delete queue %q: %w", name, err)
+	}
+	if err := deleteBucket(ctx, js, queueStreamPrefix+name); err != nil {
 		return fmt.Errorf("pool: delete queue %q: %w", name, err)
 	}
 	return nil
@@ -521,6 +610,10 @@ func validName(kind, name string) error {
 // at most window of them pending at a time.
 type publisher struct {
 	js jetstream.JetStream
+	// onLost, if set (before the first publish), is told of every message
+	// known not to be stored: refused by the broker, or never sent. A
+	// stored item's value is deleted then rather than at its TTL.
+	onLost func(*nats.Msg)
 
 	mu    sync.Mutex // serialises publishers so items stay in order
 	err   atomic.Pointer[error]
@@ -532,8 +625,9 @@ func newPublisher(nc *nats.Conn, window int) (*publisher, error) {
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(window),
 		jetstream.WithPublishAsyncTimeout(asyncAckTimeout),
-		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
 			p.err.CompareAndSwap(nil, &err)
+			p.lost(m)
 		}),
 	)
 	if err != nil {
@@ -554,9 +648,21 @@ func (p *publisher) takeErr() error {
 	return nil
 }
 
-func (p *publisher) publish(ctx context.Context, m *nats.Msg) error {
+// lost reports m to onLost.
+func (p *publisher) lost(m *nats.Msg) {
+	if p.onLost != nil && m != nil {
+		p.onLost(m)
+	}
+}
+
+func (p *publisher) publish(ctx context.Context, m *nats.Msg) (err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer func() {
+		if err != nil {
+			p.lost(m)
+		}
+	}()
 	if err := p.takeErr(); err != nil {
 		return err
 	}
@@ -574,13 +680,18 @@ func (p *publisher) publish(ctx context.Context, m *nats.Msg) error {
 
 // publishSync sends m and waits for the broker's acknowledgement, after
 // every earlier asynchronous publish.
-func (p *publisher) publishSync(ctx context.Context, m *nats.Msg) error {
+func (p *publisher) publishSync(ctx context.Context, m *nats.Msg) (err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer func() {
+		if err != nil {
+			p.lost(m)
+		}
+	}()
 	if err := p.takeErr(); err != nil {
 		return err
 	}
-	_, err := p.js.PublishMsg(ctx, m)
+	_, err = p.js.PublishMsg(ctx, m)
 	return err
 }
 

@@ -7,10 +7,10 @@ import (
 
 // QueueOption configures [NewQueue].
 //
-// WithMaxSize, WithQueueAckWait, WithFileStorage and WithQueueReplicas shape the queue
-// and take effect only when NewQueue creates it: a handle that opens an
-// existing queue uses the queue as it was created. WithPrefetch and
-// WithPutWindow are per handle.
+// WithMaxSize, WithQueueAckWait, WithFileStorage, WithQueueReplicas and
+// WithQueueValueTTL shape the queue and take effect only when NewQueue
+// creates it: a handle that opens an existing queue uses the queue as it
+// was created. WithPrefetch and WithPutWindow are per handle.
 type QueueOption func(*queueOptions) error
 
 type queueOptions struct {
@@ -20,6 +20,7 @@ type queueOptions struct {
 	replicas  int
 	prefetch  int
 	putWindow int
+	valueTTL  time.Duration
 }
 
 const (
@@ -32,6 +33,10 @@ const (
 	// broker's acknowledgement before Put waits.
 	DefaultPutWindow = 1024
 
+	// DefaultQueueValueTTL is how long a stored item (one too large for a
+	// message, see [Queue]) lives at most.
+	DefaultQueueValueTTL = 24 * time.Hour
+
 	maxPrefetch  = 1 << 16
 	maxPutWindow = 1 << 16
 )
@@ -42,6 +47,7 @@ func defaultQueueOptions() queueOptions {
 		replicas:  1,
 		prefetch:  DefaultQueuePrefetch,
 		putWindow: DefaultPutWindow,
+		valueTTL:  DefaultQueueValueTTL,
 	}
 }
 
@@ -122,6 +128,21 @@ func WithPutWindow(n int) QueueOption {
 			return fmt.Errorf("%w: put window %d not in 1..%d", ErrInvalidOption, n, maxPutWindow)
 		}
 		o.putWindow = n
+		return nil
+	}
+}
+
+// WithQueueValueTTL sets how long an item too large for a message lives
+// in the queue's bucket at most (see [Queue]); default
+// [DefaultQueueValueTTL]. It ends what a killed producer or getter left
+// behind; an item still queued after it is lost: its Get returns an
+// error. It must be at least a second.
+func WithQueueValueTTL(d time.Duration) QueueOption {
+	return func(o *queueOptions) error {
+		if d < time.Second {
+			return fmt.Errorf("%w: queue value TTL %v is below 1s", ErrInvalidOption, d)
+		}
+		o.valueTTL = d
 		return nil
 	}
 }

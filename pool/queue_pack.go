@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/procpool/procpool/internal/wire"
 )
 
 // Packing. JetStream costs a few microseconds per message, whatever its
@@ -24,7 +26,10 @@ import (
 //
 // A message of k > 1 items carries the header Procpool-Pack: k and a body
 // of k length-prefixed items (uvarint length, bytes); a message of one
-// item is the item itself, as a message published by hand would be.
+// item is the item itself, as a message published by hand would be. A
+// stored item (queue_values.go) travels alone, as its reference under the
+// header Procpool-Stored: the items before it go first, those after it
+// next, so order is kept.
 const (
 	packHeader   = "Procpool-Pack"
 	maxPackItems = 256
@@ -35,6 +40,7 @@ const (
 // packItem is an encoded item on its way to the packer, or a flush marker.
 type packItem struct {
 	data    []byte
+	stored  bool          // data is a stored item's reference: it travels alone
 	flushed chan struct{} // a marker: closed once everything before it is published
 }
 
@@ -57,10 +63,10 @@ func newPacker(pub *publisher, subject func(n int) string) *packer {
 	return &packer{pub: pub, subject: subject, in: make(chan packItem, packQueueLen), stop: make(chan struct{})}
 }
 
-// put hands data to the packer, waiting for room while ctx lives. An
-// earlier item that could not be published is reported here, once, and
-// data is then not queued.
-func (k *packer) put(ctx context.Context, data []byte) error {
+// put hands data to the packer, waiting for room while ctx lives; stored
+// says data is a stored item's reference. An earlier item that could not
+// be published is reported here, once, and data is then not queued.
+func (k *packer) put(ctx context.Context, data []byte, stored bool) error {
 	if err := k.takeErr(); err != nil {
 		return err
 	}
@@ -77,13 +83,14 @@ func (k *packer) put(ctx context.Context, data []byte) error {
 		k.wg.Go(k.loop)
 	}
 	k.mu.Unlock()
+	it := packItem{data: data, stored: stored}
 	select {
-	case k.in <- packItem{data: data}:
+	case k.in <- it:
 		return nil
 	default:
 	}
 	select {
-	case k.in <- packItem{data: data}:
+	case k.in <- it:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -119,7 +126,8 @@ func (k *packer) flush(ctx context.Context) error {
 	return k.pub.flush(ctx)
 }
 
-// close stops the packer; items not yet published are dropped (flush first).
+// close stops the packer; items not yet published are dropped (flush
+// first), stored ones reported to the publisher's onLost.
 func (k *packer) close() {
 	k.mu.Lock()
 	if k.closed {
@@ -130,6 +138,16 @@ func (k *packer) close() {
 	k.mu.Unlock()
 	close(k.stop)
 	k.wg.Wait()
+	for {
+		select {
+		case it := <-k.in:
+			if it.stored {
+				k.pub.lost(storedMsg(k.subject(1), it.data))
+			}
+		default:
+			return
+		}
+	}
 }
 
 func (k *packer) takeErr() error {
@@ -172,10 +190,16 @@ func (k *packer) loop() {
 			return
 		}
 		for {
-			if it.flushed != nil {
+			switch {
+			case it.flushed != nil:
 				send()
 				close(it.flushed)
-			} else {
+			case it.stored:
+				send()
+				if err := k.pub.publish(ctx, storedMsg(k.subject(1), it.data)); err != nil {
+					k.err.CompareAndSwap(nil, &err)
+				}
+			default:
 				if len(batch) == maxPackItems || (len(batch) > 0 && size+len(it.data) > maxPackBytes) {
 					send()
 				}
@@ -254,6 +278,7 @@ type cursor struct {
 	sem     chan struct{} // capacity 1: held by the Get/Recv in progress
 	msg     *nats.Msg
 	items   [][]byte
+	ref     *wire.Ref // msg is a stored item: its one item is to be fetched
 	next    int
 	touched time.Time // when the broker last heard about msg (delivery or progress)
 	left    atomic.Int32
@@ -273,9 +298,10 @@ func (c *cursor) lock(ctx context.Context) error {
 
 func (c *cursor) unlock() { <-c.sem }
 
-// open makes m, fetched at, the current message; c is locked.
-func (c *cursor) open(m *nats.Msg, items [][]byte, at time.Time) {
-	c.msg, c.items, c.next, c.touched = m, items, 0, at
+// open makes m, fetched at, the current message, of items or of the
+// stored item ref; c is locked.
+func (c *cursor) open(m *nats.Msg, items [][]byte, ref *wire.Ref, at time.Time) {
+	c.msg, c.items, c.ref, c.next, c.touched = m, items, ref, 0, at
 	c.left.Store(int32(len(items)))
 	c.taken.Store(0)
 }
@@ -293,7 +319,7 @@ func (c *cursor) take() ([]byte, bool) {
 
 // reset forgets the current message; c is locked.
 func (c *cursor) reset() {
-	c.msg, c.items, c.next = nil, nil, 0
+	c.msg, c.items, c.ref, c.next = nil, nil, nil, 0
 	c.left.Store(0)
 	c.taken.Store(0)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -74,18 +73,18 @@ func runOnce(cfg spawn.ChildConfig, status *os.File, log *slog.Logger) int {
 	if h := defaultRegistry.lookup(one.Task); h == nil {
 		res.Err = &wire.ErrorInfo{Code: wire.CodeUnknownTask, Message: fmt.Sprintf(
 			"unknown task %q: not registered in this binary (registers %v)", one.Task, defaultRegistry.Names())}
+	} else if arg, bad := onceArg(ctx, one, nc, cfg.Pool); bad != nil { // oneshot_values.go
+		res.Err = bad
 	} else {
 		tctx := withTask(ctx, taskCtx{once: &onceTask{info: info, nc: nc}})
-		out, err := callHandler(tctx, h, one.Arg, nil)
+		out, err := callHandler(tctx, h, arg, nil)
 		if err != nil {
 			res.Err = errorInfo(err)
 		} else {
 			res.Items = [][]byte{out}
 		}
 	}
-	body := wire.ResultMsgHeader(nil, cfg.ID, info.PID, host, 1)
-	body = wire.AppendResult(body, &res)
-	if err := writeResult(status, body); err != nil {
+	if err := writeResult(status, cfg.ID, info.PID, host, &res); err != nil {
 		log.Error("writing the result to the parent", "err", err)
 		return ExitError
 	}
@@ -96,11 +95,3 @@ func runOnce(cfg spawn.ChildConfig, status *os.File, log *slog.Logger) int {
 }
 
 func writeStatus(w io.Writer, kind, arg string) { _, _ = w.Write(spawn.StatusLine(kind, arg)) }
-
-func writeResult(w io.Writer, body []byte) error {
-	if _, err := w.Write(spawn.StatusLine(spawn.StatusResult, strconv.Itoa(len(body)))); err != nil {
-		return err
-	}
-	_, err := w.Write(body)
-	return err
-}

@@ -11,6 +11,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/procpool/procpool/internal/wire"
 )
 
 // EnvMarker is set in a child's environment; worker.Main looks for it.
@@ -63,9 +65,14 @@ func ChildGOMAXPROCS(n int) int {
 
 // OneShot is the one call a one-shot child runs.
 type OneShot struct {
-	Task   string `json:"task"`
-	Arg    []byte `json:"arg"`     // the encoded argument
-	TaskID string `json:"task_id"` // what worker.Current reports
+	Task string `json:"task"`
+	Arg  []byte `json:"arg"` // the encoded argument, when it is small
+	// ArgRef, when set, names the stored encoded argument instead: one
+	// larger than the inline limit would swell the config (base64 in
+	// JSON) past what ReadConfig reads. The parent deletes it once the
+	// child has ended.
+	ArgRef *wire.Ref `json:"arg_ref,omitempty"`
+	TaskID string    `json:"task_id"` // what worker.Current reports
 }
 
 // ReadConfig reads a ChildConfig from r (the child's stdin), bounded in size.

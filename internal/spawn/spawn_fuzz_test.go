@@ -51,6 +51,8 @@ func FuzzStatusScanner(f *testing.F) {
 func FuzzReadConfig(f *testing.F) {
 	f.Add([]byte(`{"url":"nats://127.0.0.1:4222","user":"u","password":"p","pool":"default","id":"h-1","ack_wait":5000000000}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"url":"x","once":{"task":"t","arg_ref":{"Kind":102,"Name":"procpool-1_ab/p-1","Size":5242880},"task_id":"i.process.1"}}`))
+	f.Add([]byte(`{"once":{"arg_ref":{"Kind":"f","Size":-1}}}`))
 	f.Add([]byte(`{"url":1}`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -15,9 +16,14 @@ import (
 	"github.com/procpool/procpool/internal/spawn"
 )
 
-// maxOnceResult bounds the result a one-shot child may write on its
-// status pipe.
-const maxOnceResult = 256 << 20
+// maxOnceResult bounds the result length a one-shot child may announce
+// on its status pipe: far above any result memory holds (a result of 1
+// GiB and more passes), only a guard against a garbage length. Memory is
+// taken as the bytes arrive (readResult), never for the length announced.
+const maxOnceResult int64 = 1 << 40
+
+// firstResultBuf is what readResult allocates before any byte arrived.
+const firstResultBuf = 1 << 20
 
 // Once is one one-shot child process (pool.Start): a re-execution of this
 // program's binary that runs one call and exits. It is never restarted.
@@ -104,14 +110,14 @@ func (o *Once) readStatus(r io.Reader) {
 			o.initErr = arg
 			o.mu.Unlock()
 		case spawn.StatusResult:
-			n, err := strconv.Atoi(arg)
-			if err != nil || n < 0 || n > maxOnceResult {
+			n, err := strconv.ParseInt(arg, 10, 64)
+			if err != nil || n < 0 || n > min(maxOnceResult, math.MaxInt) {
 				o.note(fmt.Sprintf("bad result length %q", arg))
 				return
 			}
-			buf := make([]byte, n)
-			if _, err := io.ReadFull(br, buf); err != nil {
-				o.note(fmt.Sprintf("result cut short: %v", err))
+			buf, err := readResult(br, int(n))
+			if err != nil {
+				o.note(fmt.Sprintf("result cut short after %d of %d bytes: %v", len(buf), n, err))
 				return
 			}
 			o.mu.Lock()
@@ -119,6 +125,29 @@ func (o *Once) readStatus(r io.Reader) {
 			o.mu.Unlock()
 		}
 	}
+}
+
+// readResult reads the n bytes of a result, growing its buffer (by
+// doubling) as they arrive: a child that announces more than it writes
+// costs at most twice what it wrote. On error, the bytes read so far.
+func readResult(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, firstResultBuf))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), cap(buf)+min(cap(buf), n-cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err == io.EOF && len(buf) < n {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil && len(buf) < n {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 func (o *Once) note(s string) {

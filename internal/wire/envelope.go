@@ -303,6 +303,11 @@ func AppendResultOK(b []byte, seq uint64, attempt, nitems int) []byte {
 // AppendResultOK, or of a task's Encoded items.
 func AppendItem(b, item []byte) []byte { return appendBytes(b, item) }
 
+// AppendItemLen appends the head of an item of n bytes: with the n bytes
+// after it, it is what AppendItem writes. A writer of a very large item
+// sends the two apart rather than copy it behind its head.
+func AppendItemLen(b []byte, n int) []byte { return binary.AppendUvarint(b, uint64(n)) }
+
 // AppendResult appends one result's encoding.
 func AppendResult(b []byte, r *Result) []byte {
 	b = binary.AppendUvarint(b, r.Seq)

@@ -177,6 +177,18 @@ func TestIncrementalResultEncoding(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("incremental %x, AppendResult %x", got, want)
 	}
+	// An item's head and its bytes written apart make the same result.
+	apart := AppendResultOK(nil, r.Seq, r.Attempt, len(r.Items))
+	for _, it := range r.Items {
+		apart = append(AppendItemLen(apart, len(it)), it...)
+	}
+	if !bytes.Equal(apart, want) {
+		t.Fatalf("with AppendItemLen %x, AppendResult %x", apart, want)
+	}
+	big := make([]byte, 300)
+	if got := append(AppendItemLen(nil, len(big)), big...); !bytes.Equal(got, AppendItem(nil, big)) {
+		t.Fatalf("AppendItemLen(300) + item is not AppendItem")
+	}
 	head := ResultMsgHeader(nil, "w-1", 42, "host", 3)
 	prefix := ResultHeaderPrefix("w-1", 42, "host")
 	if !bytes.Equal(head[:len(prefix)], prefix) || !bytes.Equal(head[len(prefix):], []byte{3}) {

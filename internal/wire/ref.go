@@ -61,6 +61,20 @@ func AppendRef(b []byte, r *Ref) []byte {
 	return binary.AppendUvarint(b, uint64(r.Size))
 }
 
+// DecodeRef decodes a message body that is one Ref and nothing else: a
+// queue or pipe item that was stored. The ref is checked with Valid.
+func DecodeRef(b []byte) (Ref, error) {
+	d := decoder{b: b}
+	r := d.ref()
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes after ref")
+	}
+	if d.err != nil {
+		return Ref{}, d.err
+	}
+	return *r, nil
+}
+
 func (d *decoder) ref() *Ref {
 	r := &Ref{Kind: d.byte()}
 	r.Name = string(d.bytes())

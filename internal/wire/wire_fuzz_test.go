@@ -142,6 +142,11 @@ func FuzzDecodeValue(f *testing.F) {
 	f.Add([]byte(`[1,2,3]`))
 	f.Add([]byte(`"\ud800"`))
 	f.Add([]byte{0xff, 0xfe})
+	// The body of a stored queue or pipe item (a ref, marked by a header):
+	// a reader that missed the header decodes it as a value, and must
+	// fail cleanly or pass it through.
+	f.Add(AppendRef(nil, &Ref{Kind: RefObject, Name: "q-0123456789abcdef01234567", Size: 5 << 20}))
+	f.Add(AppendRef(nil, &Ref{Kind: RefFile, Name: "procpool-1_ab/p-1", Size: 1}))
 	type value struct {
 		X int
 		Y string
@@ -163,6 +168,38 @@ func FuzzDecodeValue(f *testing.F) {
 		raw, _ := Decode[[]byte](data)
 		if string(raw) != string(data) {
 			t.Fatal("[]byte does not pass through")
+		}
+	})
+}
+
+// FuzzDecodeRef reads the body of a stored queue or pipe item: only a
+// valid ref and nothing else decodes, and what decodes round-trips.
+func FuzzDecodeRef(f *testing.F) {
+	f.Add(AppendRef(nil, &Ref{Kind: RefObject, Name: "q-0123456789abcdef01234567", Size: 5 << 20}))
+	f.Add(AppendRef(nil, &Ref{Kind: RefFile, Name: "procpool-1_ab/p-1", Size: 1}))
+	f.Add(append(AppendRef(nil, &Ref{Kind: RefObject, Name: "x", Size: 2}), 0))
+	f.Add(AppendRef(nil, &Ref{Kind: RefObject, Name: "../etc/passwd", Size: 2}))
+	f.Add(AppendRef(nil, &Ref{Kind: RefFile, Name: "/etc/passwd", Size: 2}))
+	f.Add([]byte{RefObject, 1, 'x', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{})
+	f.Add([]byte(`"a"`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := DecodeRef(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			if r != (Ref{}) {
+				t.Fatalf("failed but returned %+v", r)
+			}
+			return
+		}
+		if err := r.Valid(); err != nil {
+			t.Fatalf("decoded an invalid ref %+v: %v", r, err)
+		}
+		again, err := DecodeRef(AppendRef(nil, &r))
+		if err != nil || again != r {
+			t.Fatalf("round trip: %+v, %v; want %+v", again, err, r)
 		}
 	})
 }

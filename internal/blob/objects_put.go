@@ -1,0 +1,103 @@
+package blob
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// PutObject stores the concatenation of parts as a new object of the
+// bucket named prefix plus a random part, as Put does without a
+// directory, but without jetstream's ObjectStore.Put. That Put (nats.go
+// v1.55) makes a JetStream context of its own whose first chunk starts a
+// goroutine listening for reconnects, and cleans the context up when it
+// returns: a goroutine that had not run by then waits on a nil channel
+// forever, one leaked goroutine per unlucky Put (seen under load, once in
+// a few hundred). PutObject writes the same chunk and metadata messages,
+// which ObjectStore.Get reads and checks by their digest, with
+// synchronous publishes: it starts nothing.
+func (v *Values) PutObject(ctx context.Context, prefix string, parts ...[]byte) (wire.Ref, error) {
+	o, err := v.objects(ctx)
+	if err != nil {
+		return wire.Ref{}, err
+	}
+	return o.putSync(ctx, v.js, prefix, parts...)
+}
+
+// putSync publishes parts as the chunks of a new object, then its
+// metadata; on failure it purges the chunks it published.
+func (o *Objects) putSync(ctx context.Context, js jetstream.JetStream, prefix string, parts ...[]byte) (wire.Ref, error) {
+	ref := wire.Ref{Kind: wire.RefObject, Name: prefix + "-" + randomToken(12), Size: size(parts)}
+	id := randomToken(11) // the chunks' subject token, as ObjectStore.Put's NUID
+	chunkSubj := "$O." + o.bucket + ".C." + id
+	h := sha256.New()
+	chunks := 0
+	fail := func(err error) (wire.Ref, error) {
+		_ = o.stream.Purge(context.WithoutCancel(ctx), jetstream.WithPurgeSubject(chunkSubj))
+		return ref, fmt.Errorf("procpool: store value in %s: %w", o.bucket, err)
+	}
+	err := eachChunk(parts, int(o.chunk), func(c []byte) error {
+		h.Write(c)
+		chunks++
+		_, err := js.PublishMsg(ctx, &nats.Msg{Subject: chunkSubj, Data: c})
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	info := jetstream.ObjectInfo{
+		ObjectMeta: jetstream.ObjectMeta{Name: ref.Name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: o.chunk}},
+		Bucket:     o.bucket, NUID: id, Size: uint64(ref.Size), Chunks: uint32(chunks),
+		Digest: jetstream.GetObjectDigestValue(h),
+	}
+	data, err := json.Marshal(&info)
+	if err != nil {
+		return fail(err)
+	}
+	meta := nats.NewMsg("$O." + o.bucket + ".M." + base64.URLEncoding.EncodeToString([]byte(ref.Name)))
+	meta.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	meta.Data = data
+	if _, err := js.PublishMsg(ctx, meta); err != nil {
+		return fail(err)
+	}
+	return ref, nil
+}
+
+// eachChunk calls f with the concatenation of parts cut into chunks of
+// size bytes (the last may be shorter): slices of parts where a chunk
+// lies within one, a copy where it spans several.
+func eachChunk(parts [][]byte, size int, f func([]byte) error) error {
+	var buf []byte // a chunk being gathered across parts
+	for _, p := range parts {
+		for len(p) > 0 {
+			if len(buf) == 0 && len(p) >= size {
+				if err := f(p[:size]); err != nil {
+					return err
+				}
+				p = p[size:]
+				continue
+			}
+			if buf == nil {
+				buf = make([]byte, 0, size)
+			}
+			n := min(size-len(buf), len(p))
+			buf, p = append(buf, p[:n]...), p[n:]
+			if len(buf) == size {
+				if err := f(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) > 0 {
+		return f(buf)
+	}
+	return nil
+}
