@@ -91,7 +91,7 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 		Account: PoolAccount(pool),
 		Publish: SubjectRules{
 			// $SRV.>: discovery requests (procpool status, nats micro).
-			Allow: append([]string{"procpool." + pool + ".>", "procpool.queue.>", "procpool.pipe.>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"}, valueSubjects(pool)...),
+			Allow: append([]string{"procpool." + pool + ".>", "procpool.queue.>", "procpool.pipe.>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"}, valueSubjects()...),
 			Deny:  deny,
 		},
 		Subscribe: SubjectRules{
@@ -126,13 +126,15 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
 		"$JS.API.STREAM.CREATE." + tasks, "$JS.API.STREAM.CREATE." + bucket,
 		"$JS.API.CONSUMER.>", "$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.*",
+		// A queue item read by a worker has its stored value deleted.
+		"$JS.API.STREAM.PURGE.*",
 	}
 	return Permissions{
 		Account: PoolAccount(pool),
 		Publish: SubjectRules{
-			Allow: append(allow, valueSubjects(pool)...),
+			Allow: append(allow, valueSubjects()...),
 			// The pool's shared consumer stays: only callers' tools remove it.
-			Deny: append([]string{"$JS.API.CONSUMER.DELETE." + tasks + ".>"}, jsAdminDeny...),
+			Deny: append([]string{"$JS.API.CONSUMER.DELETE." + tasks + ".>", "$JS.API.STREAM.PURGE." + tasks}, jsAdminDeny...),
 		},
 		Subscribe: SubjectRules{
 			// $SRV.>: every worker answers discovery (nats micro ls|info|stats).
@@ -141,14 +143,13 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 	}, nil
 }
 
-// valueSubjects are what a role publishes to use the pool's object store
-// bucket, where values too large for a message are stored: its chunks and
-// metadata, and the flow-control answers of the ordered consumer that
-// reads an object back. The bucket is "procpool_" + pool, as the pool
-// names it.
-func valueSubjects(pool string) []string {
-	return []string{"$O.procpool_" + pool + ".>", "$JS.FC.OBJ_procpool_" + pool + ".>"}
-}
+// valueSubjects are what a role publishes to use the object store
+// buckets of its pool's account, where values too large for a message are
+// stored (the pool's bucket, and one per queue or pipe that carried a large
+// item): chunks and metadata, and the flow-control answers of the ordered
+// consumer that reads an object back. Inside the pool's account every
+// bucket is the pool's own.
+func valueSubjects() []string { return []string{"$O.>", "$JS.FC.>"} }
 
 func checkRole(pool, inboxPrefix string) error {
 	if pool == "" || strings.ContainsAny(pool, ".*> \t\r\n") {

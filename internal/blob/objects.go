@@ -1,12 +1,10 @@
 package blob
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,6 +29,7 @@ func Bucket(pool string) string { return "procpool_" + pool }
 
 // Objects is a pool's bucket of stored values.
 type Objects struct {
+	js     jetstream.JetStream
 	store  jetstream.ObjectStore
 	stream jetstream.Stream
 	bucket string
@@ -73,22 +72,13 @@ func OpenObjects(ctx context.Context, js jetstream.JetStream, bucket string, cfg
 	if mp := js.Conn().MaxPayload(); mp > 0 && mp-8<<10 < int64(chunk) {
 		chunk = uint32(max(mp-8<<10, 4<<10))
 	}
-	return &Objects{store: store, stream: stream, bucket: bucket, chunk: chunk}, nil
+	return &Objects{js: js, store: store, stream: stream, bucket: bucket, chunk: chunk}, nil
 }
 
 // Put stores the concatenation of parts as a new object named prefix plus
-// a random part.
+// a random part (putSync: not through ObjectStore.Put, see PutObject).
 func (o *Objects) Put(ctx context.Context, prefix string, parts ...[]byte) (wire.Ref, error) {
-	ref := wire.Ref{Kind: wire.RefObject, Name: prefix + "-" + randomToken(12), Size: size(parts)}
-	meta := jetstream.ObjectMeta{Name: ref.Name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: o.chunk}}
-	readers := make([]io.Reader, len(parts))
-	for i, p := range parts {
-		readers[i] = bytes.NewReader(p)
-	}
-	if _, err := o.store.Put(ctx, meta, io.MultiReader(readers...)); err != nil {
-		return ref, fmt.Errorf("procpool: store value in %s: %w", o.bucket, err)
-	}
-	return ref, nil
+	return o.putSync(ctx, o.js, prefix, parts...)
 }
 
 // Get fetches an object ref's value.
