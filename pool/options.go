@@ -33,6 +33,7 @@ type options struct {
 	replicas         int
 	ackWait          time.Duration
 	valueTTL         time.Duration // WithValueTTL; 0: blob.DefaultTTL
+	maxQueuedBytes   int64         // WithMaxQueuedBytes; 0: wire.DefaultTaskStreamBytes
 	startTimeout     time.Duration
 	stopTimeout      time.Duration
 	metricsAddr      string // WithMetrics (metrics.go)
@@ -250,6 +251,20 @@ func WithAckWait(d time.Duration) Option {
 			return invalid("WithAckWait(%s): below 100ms", d)
 		}
 		o.ackWait = d
+		return nil
+	}
+}
+
+// WithMaxQueuedBytes bounds the bytes of the pool's queued tasks (its
+// task stream; large values are stored apart and do not count). A call
+// that would go past it fails with the broker's "maximum bytes exceeded"
+// after a few retries; nothing already queued is dropped. Default 1 GiB.
+func WithMaxQueuedBytes(n int64) Option {
+	return func(o *options) error {
+		if n < 1<<20 {
+			return invalid("WithMaxQueuedBytes(%d): below 1 MiB", n)
+		}
+		o.maxQueuedBytes = n
 		return nil
 	}
 }

@@ -100,6 +100,9 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T
 		Retention: jetstream.InterestPolicy,
 		Storage:   jetstream.MemoryStorage,
 		MaxMsgs:   -1,
+		// Bounded like a queue: a Send past it fails, nothing sent is lost.
+		MaxBytes: DefaultQueueMaxBytes,
+		Discard:  jetstream.DiscardNew,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("pool: new pipe: create stream: %w", err)

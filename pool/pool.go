@@ -130,7 +130,7 @@ func (p *Pool) start(ctx context.Context) error {
 		replicas = clusterReplicas(p.nc) // R3 on a cluster of 3 or more nodes
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = ensureStream(sctx, js, p.subj, wire.StreamOptions{File: p.o.fileStore, Replicas: replicas, AckWait: p.o.ackWait})
+	err = ensureStream(sctx, js, p.subj, wire.StreamOptions{File: p.o.fileStore, Replicas: replicas, AckWait: p.o.ackWait, MaxBytes: p.o.maxQueuedBytes})
 	cancel()
 	if err != nil {
 		return fmt.Errorf("pool: %w", err)

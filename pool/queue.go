@@ -192,6 +192,8 @@ func (q *Queue[T]) openStream(ctx context.Context, o queueOptions) (jetstream.St
 		Storage:   jetstream.MemoryStorage,
 		Replicas:  o.replicas,
 		MaxMsgs:   -1,
+		MaxBytes:  o.maxBytes,
+		Discard:   jetstream.DiscardNew,
 		Metadata:  map[string]string{queueValueTTLKey: o.valueTTL.String()},
 	}
 	if o.file {

@@ -21,6 +21,7 @@ type queueOptions struct {
 	prefetch  int
 	putWindow int
 	valueTTL  time.Duration
+	maxBytes  int64
 }
 
 const (
@@ -37,6 +38,12 @@ const (
 	// message, see [Queue]) lives at most.
 	DefaultQueueValueTTL = 24 * time.Hour
 
+	// DefaultQueueMaxBytes bounds a queue's messages: a Put beyond it
+	// fails (or, on a queue bounded with WithMaxSize, waits), nothing
+	// already queued is dropped. Items too large for a message are stored
+	// apart and count as their reference.
+	DefaultQueueMaxBytes = 256 << 20
+
 	maxPrefetch  = 1 << 16
 	maxPutWindow = 1 << 16
 )
@@ -48,6 +55,19 @@ func defaultQueueOptions() queueOptions {
 		prefetch:  DefaultQueuePrefetch,
 		putWindow: DefaultPutWindow,
 		valueTTL:  DefaultQueueValueTTL,
+		maxBytes:  DefaultQueueMaxBytes,
+	}
+}
+
+// WithQueueMaxBytes bounds the bytes of the queue's messages (default
+// [DefaultQueueMaxBytes]); it takes effect when NewQueue creates the queue.
+func WithQueueMaxBytes(n int64) QueueOption {
+	return func(o *queueOptions) error {
+		if n < 64<<10 {
+			return fmt.Errorf("%w: queue max bytes %d is below 64 KiB", ErrInvalidOption, n)
+		}
+		o.maxBytes = n
+		return nil
 	}
 }
 

@@ -14,7 +14,15 @@ type StreamOptions struct {
 	File     bool          // file storage instead of memory
 	Replicas int           // stream replicas; 0 means 1
 	AckWait  time.Duration // redelivery after this long without ack or progress; 0 means DefaultAckWait
+	MaxBytes int64         // the stream's byte limit; 0 means DefaultTaskStreamBytes
 }
+
+// DefaultTaskStreamBytes bounds a pool's queued tasks: a publish beyond
+// it is refused (nothing accepted is dropped) and the call fails with the
+// broker's "maximum bytes exceeded". Values too large for a message are
+// stored elsewhere (internal/blob), so this bounds messages of at most
+// 256 KiB each.
+const DefaultTaskStreamBytes = 1 << 30
 
 // DefaultAckWait is how long a held task may go without an ack or a
 // progress heartbeat before JetStream gives it to another worker.
@@ -45,6 +53,10 @@ func streamConfig(s Subjects, o StreamOptions) jetstream.StreamConfig {
 	if o.File {
 		storage = jetstream.FileStorage
 	}
+	maxBytes := o.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultTaskStreamBytes
+	}
 	return jetstream.StreamConfig{
 		Name:        s.Stream(),
 		Description: "procpool tasks of pool " + s.Pool,
@@ -53,6 +65,8 @@ func streamConfig(s Subjects, o StreamOptions) jetstream.StreamConfig {
 		Storage:     storage,
 		Replicas:    max(o.Replicas, 1),
 		Duplicates:  2 * time.Minute,
+		MaxBytes:    maxBytes,
+		Discard:     jetstream.DiscardNew,
 	}
 }
 
