@@ -41,9 +41,11 @@ type testCluster struct {
 	names []string
 }
 
-// authConfig is a nats-server config file's authorization block: an
+// authConfig is a nats-server config file's accounts block: the pool's
+// own account (broker.PoolAccount) with JetStream, holding an
 // administrator, a caller and a worker user with the recommended
-// permissions; the inbox prefixes are _INBOX.<user>, as procpool sets them.
+// permissions; the inbox prefixes are _INBOX.<user>, as procpool sets
+// them. Another pool would get an account of its own beside it.
 func authConfig(t *testing.T) string {
 	t.Helper()
 	callerPerms, err := broker.CallerPermissions(clusterPool, "_INBOX.caller")
@@ -68,14 +70,17 @@ func authConfig(t *testing.T) string {
 		_ = enc.Encode(m)
 		return strings.TrimSpace(b.String())
 	}
-	return fmt.Sprintf(`authorization {
-  users = [
-    {user: "admin", password: %q}
-    {user: "caller", password: %q, permissions: %s}
-    {user: "worker", password: %q, permissions: %s}
-  ]
+	return fmt.Sprintf(`accounts {
+  %q {
+    jetstream: enabled
+    users = [
+      {user: "admin", password: %q}
+      {user: "caller", password: %q, permissions: %s}
+      {user: "worker", password: %q, permissions: %s}
+    ]
+  }
 }
-`, adminPassword, callerPassword, perms(callerPerms), workerPassword, perms(workerPerms))
+`, broker.PoolAccount(clusterPool), adminPassword, callerPassword, perms(callerPerms), workerPassword, perms(workerPerms))
 }
 
 // startCluster starts three broker processes and waits until JetStream

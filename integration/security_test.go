@@ -423,3 +423,55 @@ func rssKB(t *testing.T, pid int) int {
 	t.Fatal("no VmRSS")
 	return 0
 }
+
+// Bounded by default: a pool's task stream and a queue refuse what would
+// pass their byte limit with a clear error; what was accepted stays.
+func TestSecurityStreamsBounded(t *testing.T) {
+	b := startBroker(t, broker.Config{})
+	p := externalPool(t, b.ClientURL(), b.User(), b.Password(), pool.WithProcesses(0), pool.WithMaxQueuedBytes(1<<20))
+	ctx := testCtx(t, 60*time.Second)
+	arg := strings.Repeat("x", 100<<10) // inline: under the 256 KiB a message carries
+	var calls []*pool.AsyncResult[string]
+	for range 20 {
+		calls = append(calls, pool.ApplyAsync(ctx, p, builtin.Upper, arg))
+	}
+	// The accepted tasks wait for a worker; the others fail.
+	var refusal error
+	waitFor(t, 20*time.Second, "a task past the stream's limit to fail", func() bool {
+		for _, c := range calls {
+			if c.Ready() && !c.Successful() {
+				_, refusal = c.Get(0)
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(refusal.Error(), "maximum bytes") {
+		t.Fatalf("a task past the stream's limit failed with %v; want the broker's maximum bytes error", refusal)
+	}
+	s, err := jsOf(t, p.Conn()).Stream(ctx, "PROCPOOL_"+p.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.CachedInfo().State; st.Msgs == 0 || st.Bytes > 1<<20 {
+		t.Fatalf("task stream %+v: want the accepted tasks kept, within 1 MiB", st)
+	}
+
+	q, err := pool.NewQueue[string](ctx, p.Conn(), "bounded", pool.WithQueueMaxBytes(256<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Delete(context.Background())
+	var putErr error
+	for i := 0; i < 10 && putErr == nil; i++ {
+		if putErr = q.Put(ctx, arg); putErr == nil {
+			putErr = q.Flush(ctx)
+		}
+	}
+	if putErr == nil || !strings.Contains(putErr.Error(), "maximum bytes") {
+		t.Fatalf("1 MB into a 256 KiB queue: %v; want the broker's maximum bytes error", putErr)
+	}
+	if n, err := q.Len(ctx); err != nil || n == 0 {
+		t.Fatalf("queue after the refusal: %d items, %v; want the accepted ones", n, err)
+	}
+}

@@ -90,17 +90,24 @@ func (c *confirmer) publish(j *job, buf, body []byte, itemNanos string) error {
 	}
 	s.n++
 	c.mu.Unlock()
-	m := &nats.Msg{Subject: r.subj, Reply: r.reply, Data: body, Header: nats.Header{}}
+	m := &nats.Msg{Subject: r.subj, Reply: r.reply, Data: body, Header: tokenHeader(j)}
 	if itemNanos != "" {
 		m.Header[wire.HdrItemNanos] = []string{itemNanos}
-	}
-	if j.token != "" {
-		m.Header[wire.HdrToken] = []string{j.token} // the caller takes only results that echo it
 	}
 	// PublishMsg copies body into the connection's buffer before it
 	// returns, and no receipt can come before the message is out: buf is
 	// not recycled while this uses it.
 	return c.rt.nc.PublishMsg(m)
+}
+
+// tokenHeader is a result message's header: the task message's token,
+// which the caller requires before it takes a result.
+func tokenHeader(j *job) nats.Header {
+	h := nats.Header{}
+	if j.token != "" {
+		h[wire.HdrToken] = []string{j.token}
+	}
+	return h
 }
 
 // receipt handles a caller's receipt of one result message.
@@ -179,7 +186,9 @@ func (c *confirmer) sweep() {
 			r.last = now
 			// A copy: the receipt may come (and body be recycled) before
 			// this is published.
-			resend = append(resend, &nats.Msg{Subject: r.subj, Reply: r.reply, Data: bytes.Clone(r.body)})
+			// A resend echoes the task message's token like the first send:
+			// without it the caller would take the copy for a forgery.
+			resend = append(resend, &nats.Msg{Subject: r.subj, Reply: r.reply, Data: bytes.Clone(r.body), Header: tokenHeader(r.j)})
 		}
 	}
 	for j, s := range c.jobs {
