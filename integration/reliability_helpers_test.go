@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +69,7 @@ type workerProc struct {
 // cleanup.
 func startWorkerProc(tb testing.TB, url, user, password, poolName string) *workerProc {
 	tb.Helper()
+	needProcFS(tb)
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -88,7 +88,7 @@ func startWorkerProc(tb testing.TB, url, user, password, poolName string) *worke
 	w.cmd.Stdin = stdin
 	w.cmd.Stderr = io.MultiWriter(w.stderr, os.Stderr)
 	w.cmd.ExtraFiles = []*os.File{statusW}
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	w.cmd.SysProcAttr = testProcAttr()
 	if err := w.cmd.Start(); err != nil {
 		statusR.Close()
 		stdinW.Close()
@@ -134,7 +134,7 @@ func (w *workerProc) alive() bool {
 }
 
 func (w *workerProc) kill() {
-	_ = syscall.Kill(-w.pid(), syscall.SIGKILL)
+	killGroup(w.pid())
 	<-w.exited
 }
 

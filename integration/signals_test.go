@@ -70,6 +70,7 @@ func parentMain() int {
 // stdout lines and the worker pids it reported.
 func startParent(t *testing.T, mode string) (*exec.Cmd, *bufio.Scanner, []int) {
 	t.Helper()
+	needProcFS(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), parentEnv+"="+mode)
 	cmd.Stderr = os.Stderr
