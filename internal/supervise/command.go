@@ -38,6 +38,10 @@ func startChild(exe string, cfg spawn.ChildConfig, stdout, stderr io.Writer, idF
 		return nil, cfg, err
 	}
 	defer stdin.Close()
+	// No other process may hold the write ends: the child's end of file on
+	// stdin, and ours on the status pipe, must come when the holder exits.
+	noInherit(statusW)
+	noInherit(stdinW)
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
 	cmd.Stdin = stdin

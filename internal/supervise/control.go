@@ -11,8 +11,9 @@ import (
 // control is the parent's end of a child's stdin (spawn.StopLine): the
 // configuration, then at most a stop line. The parent holds it open for the
 // child's whole life, so that the child sees end of file only when the
-// parent is gone; it closes it once the child is reaped. os.Pipe opens it
-// close-on-exec (not inheritable, on Windows), so no other child holds it.
+// parent is gone; it closes it once the child is reaped. No other process
+// holds it: os.Pipe opens it close-on-exec on Unix, and startChild makes it
+// non-inheritable on Windows.
 type control struct {
 	w        *os.File
 	stop     chan struct{} // closed to ask for a graceful stop
