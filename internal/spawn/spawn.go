@@ -78,7 +78,7 @@ const maxConfig = 1 << 20
 
 // ReadConfig reads a ChildConfig from r (the child's stdin): one JSON line,
 // bounded in size. It reads no byte past that line's newline, because the
-// parent keeps stdin open after it (Control): pass a *bufio.Reader over
+// parent keeps stdin open after it (StopLine): pass a *bufio.Reader over
 // stdin and go on reading the control lines from it.
 func ReadConfig(r io.ByteReader) (ChildConfig, error) {
 	var c ChildConfig
