@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -53,11 +52,12 @@ type osProc struct {
 // startProc starts argv with env added to the test's environment.
 func startProc(tb testing.TB, name string, env []string, argv ...string) *osProc {
 	tb.Helper()
+	needProcFS(tb)
 	p := &osProc{name: name, out: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p.cmd.SysProcAttr = testProcAttr()
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", name, err)
 	}
@@ -97,10 +97,9 @@ func (p *osProc) descendants() []int {
 // processes have process groups of their own): a host that vanishes.
 func (p *osProc) killAll() {
 	kids := p.descendants()
-	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+	killGroup(p.pid())
 	for _, k := range kids {
-		_ = syscall.Kill(-k, syscall.SIGKILL)
-		_ = syscall.Kill(k, syscall.SIGKILL)
+		killGroup(k)
 	}
 }
 
@@ -158,6 +157,7 @@ func startWorkerBinary(tb testing.TB, bin builtBinaries, name string, processes 
 // remotePool starts a pool on an external broker (terminated at cleanup).
 func remotePool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 	tb.Helper()
+	needProcFS(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p, err := pool.New(ctx, opts...)

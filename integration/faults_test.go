@@ -4,7 +4,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,7 +63,7 @@ func TestRow01WorkerKilledMidTask(t *testing.T) {
 	waitFor(t, 10*time.Second, "the task to start", func() bool { return len(log.read(t)) == 1 })
 	victim := log.read(t)[0].pid
 	killed := time.Now()
-	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+	if err := killPID(victim); err != nil {
 		t.Fatal(err)
 	}
 	got, err := res.Get(10 * time.Second)
@@ -185,11 +184,9 @@ func TestRow06StaleWorkerFinishesAfterRedelivery(t *testing.T) {
 	res := pool.ApplyAsync(ctx, p, stallFirst, probe{Log: log.path, N: 3, Wait: 500 * time.Millisecond})
 	waitFor(t, 10*time.Second, "the task to start", func() bool { return len(log.read(t)) == 1 })
 	stale := log.read(t)[0].pid
-	if err := syscall.Kill(stale, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	pause(t, stale)
 	got, err := res.Get(10 * time.Second)
-	_ = syscall.Kill(stale, syscall.SIGCONT)
+	resume(stale)
 	if err != nil {
 		t.Fatal(err)
 	}

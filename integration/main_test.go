@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,6 +98,7 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func() bool) {
 // process it spawned is left (invariant I4).
 func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 	tb.Helper()
+	needProcFS(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	p, err := pool.New(ctx, opts...)
@@ -173,13 +173,23 @@ func assertNoChildren(tb testing.TB) {
 		}
 		if time.Now().After(deadline) {
 			for _, k := range kids {
-				_ = syscall.Kill(k, syscall.SIGKILL)
+				_ = killPID(k)
 			}
 			tb.Errorf("child processes left behind: %v", kids)
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// killPID ends process pid at once (SIGKILL; TerminateProcess on Windows).
+func killPID(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	defer p.Release()
+	return p.Kill()
 }
 
 // pids of a pool's live workers.

@@ -98,6 +98,7 @@ var (
 // procpoolCLI builds cmd/procpool once per test binary run.
 func procpoolCLI(t *testing.T) string {
 	t.Helper()
+	needProcFS(t)
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "procpool-cli-")
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,29 +64,42 @@ type workerProc struct {
 }
 
 // startWorkerProc starts this test binary as a worker of the named pool on
-// url, the way a pool's supervisor does (config over stdin, status pipe on
-// fd 3), and waits until it is ready. It is killed at cleanup.
+// url, the way a pool's supervisor does (config over stdin, which stays
+// open, status pipe on fd 3), and waits until it is ready. It is killed at
+// cleanup.
 func startWorkerProc(tb testing.TB, url, user, password, poolName string) *workerProc {
 	tb.Helper()
+	needProcFS(tb)
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer statusW.Close()
+	stdin, stdinW, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer stdin.Close()
 	cfg, _ := json.Marshal(spawn.ChildConfig{URL: url, User: user, Password: password, Pool: poolName,
 		ID: fmt.Sprintf("%s-w%d", poolName, time.Now().UnixNano()%1e6)})
 	w := &workerProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
 	w.cmd = exec.Command(os.Args[0])
 	w.cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
-	w.cmd.Stdin = bytes.NewReader(cfg)
+	w.cmd.Stdin = stdin
 	w.cmd.Stderr = io.MultiWriter(w.stderr, os.Stderr)
 	w.cmd.ExtraFiles = []*os.File{statusW}
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	w.cmd.SysProcAttr = testProcAttr()
 	if err := w.cmd.Start(); err != nil {
 		statusR.Close()
+		stdinW.Close()
 		tb.Fatal(err)
 	}
-	go func() { _ = w.cmd.Wait(); close(w.exited) }()
+	// One line; the pipe's buffer holds it, and the write end stays open:
+	// end of file would tell the worker its parent is gone.
+	if _, err := stdinW.Write(append(cfg, '\n')); err != nil {
+		tb.Fatal(err)
+	}
+	go func() { _ = w.cmd.Wait(); stdinW.Close(); close(w.exited) }()
 	tb.Cleanup(func() { w.kill() })
 	ready := make(chan struct{})
 	go func() {
@@ -122,7 +134,7 @@ func (w *workerProc) alive() bool {
 }
 
 func (w *workerProc) kill() {
-	_ = syscall.Kill(-w.pid(), syscall.SIGKILL)
+	killGroup(w.pid())
 	<-w.exited
 }
 

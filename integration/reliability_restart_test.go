@@ -71,11 +71,12 @@ type brokerProc struct {
 
 func startBrokerProc(t *testing.T, port int, store, config, user, pass string) *brokerProc {
 	t.Helper()
+	needProcFS(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %s %s", brokerEnv, port, store, config),
 		brokerUserEnv+"="+user, brokerPassEnv+"="+pass)
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = testProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -17,17 +17,30 @@ import (
 )
 
 // parentEnv makes the test binary act as a user's program that owns a
-// pool, so tests can signal and kill the parent itself.
-const parentEnv = "PROCPOOL_TEST_PARENT"
+// pool, so tests can signal and kill the parent itself. parentBrokerEnv,
+// "<url> <user> <password> <pool name>", gives that pool an external broker
+// instead of an embedded one; parentLogEnv is the execution log its tasks
+// write in mode "busy".
+const (
+	parentEnv       = "PROCPOOL_TEST_PARENT"
+	parentBrokerEnv = "PROCPOOL_TEST_PARENT_BROKER"
+	parentLogEnv    = "PROCPOOL_TEST_PARENT_LOG"
+)
 
 // parentMain is that program. It prints "workers <pid>..." once its pool is
 // up, then: in mode "graceful" submits 4 tasks of 700ms, prints "started",
 // and on SIGTERM closes the pool gracefully and prints "done <n> ok"; in
-// mode "hold" it waits to be killed.
+// mode "hold" it waits to be killed; in mode "busy" it has both workers and
+// a one-shot process (pool.Start) run a task that never ends, prints
+// "process <pid>" once all three are running it, and waits to be killed.
 func parentMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	p, err := pool.New(ctx, pool.WithProcesses(2))
+	opts := []pool.Option{pool.WithProcesses(2)}
+	if f := strings.Fields(os.Getenv(parentBrokerEnv)); len(f) == 4 {
+		opts = append(opts, pool.WithBroker(f[0]), pool.WithCredentials(f[1], f[2]), pool.WithName(f[3]))
+	}
+	p, err := pool.New(ctx, opts...)
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
@@ -42,6 +55,8 @@ func parentMain() int {
 		<-ctx.Done()
 		p.Terminate()
 		return 0
+	case "busy":
+		return parentBusy(ctx, p)
 	case "graceful":
 		var rs []*pool.AsyncResult[outcome]
 		for i := range 4 {
@@ -66,12 +81,14 @@ func parentMain() int {
 	return 2
 }
 
-// startParent runs the parent program and returns it with a reader of its
-// stdout lines and the worker pids it reported.
-func startParent(t *testing.T, mode string) (*exec.Cmd, *bufio.Scanner, []int) {
+// startParent runs the parent program, with env added to its environment,
+// and returns it with a reader of its stdout lines and the worker pids it
+// reported.
+func startParent(t *testing.T, mode string, env ...string) (*exec.Cmd, *bufio.Scanner, []int) {
 	t.Helper()
+	needProcFS(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), parentEnv+"="+mode)
+	cmd.Env = append(append(os.Environ(), parentEnv+"="+mode), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -92,8 +92,8 @@ func TestQueueConsumerProcessKilledItemsComeBack(t *testing.T) {
 	if _, err := pr.Join(ctx); !errors.Is(err, pool.ErrWorkerLost) {
 		t.Errorf("Join of the killed consumer = %v", err)
 	}
-	if c := pr.ExitCode(); c != -9 {
-		t.Errorf("ExitCode after Kill = %d, want -9", c)
+	if c := pr.ExitCode(); c != killedCode {
+		t.Errorf("ExitCode after Kill = %d, want %d", c, killedCode)
 	}
 	var back []string
 	for range 2 {

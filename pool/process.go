@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"syscall"
 
 	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/internal/supervise"
@@ -140,22 +139,27 @@ func (pr *Process[R]) IsAlive() bool {
 // ExitCode is the process's exit status once it has ended (Python's
 // exitcode): 0 after a successful call, 1 after the call returned an error
 // or panicked, 4 if the OnStart initializer failed, -N when killed by
-// signal N (-9 after Kill, -15 after Terminate). While the process runs it
-// is -1, as os.ProcessState.ExitCode reports; use IsAlive to tell.
+// signal N (-9 after Kill, -15 after Terminate). On Windows, which has no
+// signals, Kill and Terminate both end the process with TerminateProcess
+// and it is -15, as Python's multiprocessing reports it there. While the
+// process runs it is -1, as os.ProcessState.ExitCode reports; use IsAlive
+// to tell.
 func (pr *Process[R]) ExitCode() int { return pr.once.ExitCode() }
 
 // Terminate sends SIGTERM to the process (Python's terminate): unless the
-// task handles that signal, it dies with exit code -15. Terminating a
-// process that has ended is not an error.
+// task handles that signal, it dies with exit code -15. On Windows it ends
+// the process and what it started, as Kill does. Terminating a process
+// that has ended is not an error.
 func (pr *Process[R]) Terminate() error {
-	if err := pr.once.Signal(syscall.SIGTERM); err != nil {
+	if err := pr.once.Terminate(); err != nil {
 		return fmt.Errorf("pool: terminate process %d: %w", pr.PID(), err)
 	}
 	return nil
 }
 
 // Kill sends SIGKILL to the process and to any process it started in its
-// process group (Python's kill). Killing a process that has ended is not an
+// process group (Python's kill); on Windows it terminates the process's job
+// object, which holds what it started. Killing a process that has ended is not an
 // error.
 func (pr *Process[R]) Kill() error {
 	pr.once.Kill()

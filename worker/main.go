@@ -53,28 +53,37 @@ func setGCPercent() {
 
 func runChild() int {
 	defer startProfiles()() // profile.go
-	cfg, err := spawn.ReadConfig(os.Stdin)
+	in := takeStdin()       // parent.go
+	cfg, err := spawn.ReadConfig(in)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "procpool worker:", err)
 		return ExitError
 	}
+	stopAsked := watchParent(in) // exits the process when the parent is gone
 	os.Unsetenv(spawn.EnvMarker) // programs a task starts are not workers
 	if cfg.GOMAXPROCS > 0 {
 		goruntime.GOMAXPROCS(cfg.GOMAXPROCS)
 	}
 	setGCPercent()
-	status := os.NewFile(spawn.StatusFD, "procpool-status")
+	statusFD := cfg.StatusFD
+	if statusFD == 0 {
+		statusFD = spawn.StatusFD
+	}
+	noInherit(statusFD)
+	status := os.NewFile(statusFD, "procpool-status")
 	log := childLogger(cfg) // logging.go
 	if cfg.Once != nil {
 		return runOnce(cfg, status, log) // a pool.Start process: one call, then exit
 	}
 
-	// The supervisor sends SIGTERM to stop a worker gracefully: finish the
-	// message in hand, take no more. SIGINT from a terminal is the
-	// supervisor's to handle, not ours.
+	// The supervisor sends SIGTERM (the stop line on Windows) to stop a
+	// worker gracefully: finish the message in hand, take no more. SIGINT
+	// from a terminal is the supervisor's to handle, not ours.
 	signal.Ignore(os.Interrupt)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := stopOn(ctx, stopAsked)
+	defer cancel()
 
 	err = Serve(ctx, Config{
 		URL: cfg.URL, User: cfg.User, Password: cfg.Password, Token: cfg.Token,

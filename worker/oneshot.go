@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,13 +23,10 @@ import (
 // SIGTERM keeps its default action (the process dies, exit code -15), as
 // Python's Process.terminate does.
 func runOnce(cfg spawn.ChildConfig, status *os.File, log *slog.Logger) int {
-	// A program the task starts must not inherit the status pipe: it would
-	// hold it open after we exit.
-	syscall.CloseOnExec(spawn.StatusFD)
 	ppid := os.Getppid()
-	go func() { // belt and braces beside PR_SET_PDEATHSIG
+	go func() { // belt and braces beside PR_SET_PDEATHSIG and stdin (orphan_*.go)
 		for range time.Tick(500 * time.Millisecond) {
-			if os.Getppid() != ppid {
+			if orphaned(ppid) {
 				os.Exit(ExitError)
 			}
 		}

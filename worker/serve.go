@@ -310,7 +310,7 @@ func (rt *runtime) beatLoop(ctx context.Context) {
 			lastBeat = time.Now()
 			rt.publishBeat(j, beatEvery)
 		}
-		if rt.cfg.ppid != 0 && os.Getppid() != rt.cfg.ppid {
+		if orphaned(rt.cfg.ppid) { // orphan_*.go
 			rt.log.Warn("supervisor gone; exiting")
 			os.Exit(1)
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/procpool/procpool/internal/builtin"
@@ -180,7 +179,7 @@ func demoKill(ctx context.Context, say func(string, ...any), p *pool.Pool, cf *c
 	if err != nil {
 		return fmt.Errorf("finding the busy worker: %w", err)
 	}
-	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+	if err := kill(victim); err != nil {
 		return fmt.Errorf("kill %d: %w", victim, err)
 	}
 	killed := time.Now()
@@ -241,4 +240,13 @@ func seq(lo, hi int) func(func(int) bool) {
 			}
 		}
 	}
+}
+
+// kill ends process pid at once: SIGKILL, or TerminateProcess on Windows.
+func kill(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/procpool/procpool/worker"
@@ -77,12 +76,15 @@ var (
 	WhoAmI = worker.Register("procpool.whoami", func(ctx context.Context, _ struct{}) (Who, error) {
 		return who(ctx), nil
 	})
-	// CrashOnce SIGKILLs its own worker process on its first attempt, to show
-	// that the task still completes, on another worker.
+	// CrashOnce kills its own worker process on its first attempt (SIGKILL;
+	// TerminateProcess on Windows), to show that the task still completes,
+	// on another worker.
 	CrashOnce = worker.Register("procpool.crash-once", func(ctx context.Context, a CrashArg) (Who, error) {
 		if worker.Current(ctx).Attempt == 1 {
 			time.Sleep(a.Delay)
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			if self, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = self.Kill()
+			}
 			select {}
 		}
 		return who(ctx), nil

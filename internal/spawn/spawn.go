@@ -18,7 +18,9 @@ import (
 // EnvMarker is set in a child's environment; worker.Main looks for it.
 const EnvMarker = "PROCPOOL_WORKER"
 
-// StatusFD is the child's file descriptor of the status pipe (ExtraFiles[0]).
+// StatusFD is the child's file descriptor of the status pipe (ExtraFiles[0])
+// on Unix; on Windows, where a child inherits handles and not descriptor
+// numbers, ChildConfig.StatusFD names the inherited handle instead.
 const StatusFD = 3
 
 // ChildConfig travels to the child over stdin, as JSON, so that no secret
@@ -41,6 +43,9 @@ type ChildConfig struct {
 	// so a connection lost for good means the parent is gone: exit.
 	ExitOnDisconnect bool   `json:"exit_on_disconnect,omitempty"`
 	LogFormat        string `json:"log_format,omitempty"` // "text" (default) or "json"
+	// StatusFD is the status pipe's descriptor or handle in the child; 0
+	// means the constant StatusFD.
+	StatusFD uintptr `json:"status_fd,omitempty"`
 	// GOMAXPROCS, when above 0, is set in the child before it serves.
 	GOMAXPROCS int `json:"gomaxprocs,omitempty"`
 	// Once, when set, makes the child a one-shot process (pool.Start):
@@ -75,14 +80,33 @@ type OneShot struct {
 	TaskID string    `json:"task_id"` // what worker.Current reports
 }
 
-// ReadConfig reads a ChildConfig from r (the child's stdin), bounded in size.
-func ReadConfig(r io.Reader) (ChildConfig, error) {
+// maxConfig bounds the configuration line a child reads.
+const maxConfig = 1 << 20
+
+// ReadConfig reads a ChildConfig from r (the child's stdin): one JSON line,
+// bounded in size. It reads no byte past that line's newline, because the
+// parent keeps stdin open after it (StopLine): pass a *bufio.Reader over
+// stdin and go on reading the control lines from it.
+func ReadConfig(r io.ByteReader) (ChildConfig, error) {
 	var c ChildConfig
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
-	if err != nil {
-		return c, fmt.Errorf("spawn: read config: %w", err)
+	var line []byte
+	for {
+		b, err := r.ReadByte()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return c, fmt.Errorf("spawn: read config: %w", err)
+		}
+		if b == '\n' {
+			break
+		}
+		if len(line) == maxConfig {
+			return c, fmt.Errorf("spawn: read config: longer than %d bytes", maxConfig)
+		}
+		line = append(line, b)
 	}
-	if err := json.Unmarshal(data, &c); err != nil {
+	if err := json.Unmarshal(line, &c); err != nil {
 		return c, fmt.Errorf("spawn: decode config: %w", err)
 	}
 	return c, nil

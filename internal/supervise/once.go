@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/procpool/procpool/internal/spawn"
@@ -34,6 +33,7 @@ const firstResultBuf = 1 << 20
 // period, and the result arrives even when the broker is unreachable.
 type Once struct {
 	cmd    *exec.Cmd
+	proc   *childProc
 	pid    int
 	exited chan struct{} // closed when the process is reaped
 	done   chan struct{} // closed when it is reaped and its status pipe read
@@ -68,7 +68,7 @@ func StartOnce(cfg spawn.ChildConfig) (*Once, error) {
 		return nil, err
 	}
 	cmd, statusR := cp.cmd, cp.statusR
-	o := &Once{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{})}
+	o := &Once{cmd: cmd, proc: cp, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{})}
 	statusEOF := make(chan struct{})
 	go func() {
 		defer close(statusEOF)
@@ -77,6 +77,7 @@ func StartOnce(cfg spawn.ChildConfig) (*Once, error) {
 	}()
 	go func() {
 		err := cmd.Wait()
+		cp.release()
 		o.mu.Lock()
 		o.state, o.waitErr = cmd.ProcessState, err
 		o.mu.Unlock()
@@ -196,27 +197,29 @@ func (o *Once) ExitCode() int {
 	return exitCode(o.state)
 }
 
-// Signal sends sig to the child; a child that has already exited is not
-// an error.
-func (o *Once) Signal(sig syscall.Signal) error {
+// Terminate ends the child as Python's Process.terminate does: SIGTERM on
+// Unix, TerminateJobObject on Windows (stop_*.go). A child that has
+// already exited is not an error.
+func (o *Once) Terminate() error {
 	select {
 	case <-o.exited:
 		return nil
 	default:
 	}
-	err := o.cmd.Process.Signal(sig)
+	err := o.proc.terminate()
 	if errors.Is(err, os.ErrProcessDone) {
 		return nil
 	}
 	return err
 }
 
-// Kill SIGKILLs the child and everything in its process group.
+// Kill ends the child and everything in its process group (its job object
+// on Windows) at once.
 func (o *Once) Kill() {
 	select {
 	case <-o.exited:
 		return
 	default:
 	}
-	killGroup(o.pid)
+	o.proc.kill()
 }

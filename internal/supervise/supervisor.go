@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,7 +29,7 @@ type Supervisor struct {
 	nc    *nats.Conn // for handing back a dead child's task
 	log   *slog.Logger
 	host  string
-	delay time.Duration // stop: SIGTERM, then SIGKILL after this long
+	delay time.Duration // stop: ask (SIGTERM, or the stop line), then kill after this long
 	out   *prefixer     // PrefixOutput (output.go); nil: children inherit stdout and stderr
 
 	stopping atomic.Bool // set under mu, with stopMode: see register
@@ -50,8 +49,8 @@ type Supervisor struct {
 type stopMode int
 
 const (
-	stopGraceful stopMode = iota + 1 // SIGTERM, then SIGKILL after the delay
-	stopKill                         // SIGKILL to the process group
+	stopGraceful stopMode = iota + 1 // ask (childProc.askStop), then kill after the delay
+	stopKill                         // kill the process group (job object on Windows)
 )
 
 type readyEvent struct {
@@ -62,6 +61,7 @@ type readyEvent struct {
 // child is one worker process.
 type child struct {
 	cmd       *exec.Cmd
+	proc      *childProc
 	id        string
 	pid       int
 	started   time.Time
@@ -175,7 +175,7 @@ func (s *Supervisor) spawn(slot int) (*child, error) {
 	}
 	s.starts.Add(1)
 	cmd := cp.cmd
-	c := &child{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), readyCh: make(chan struct{}), statusEOF: make(chan struct{})}
+	c := &child{cmd: cmd, proc: cp, pid: cmd.Process.Pid, started: time.Now(), exited: make(chan struct{}), readyCh: make(chan struct{}), statusEOF: make(chan struct{})}
 	c.id = cfg.ID
 	if output != nil {
 		c.output = output
@@ -203,10 +203,10 @@ func (s *Supervisor) register(slot int, c *child) {
 // end signals one child according to mode.
 func (s *Supervisor) end(c *child, mode stopMode) {
 	if mode == stopKill {
-		killGroup(c.pid)
+		c.proc.kill()
 		return
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	c.proc.askStop()
 }
 
 // readStatus follows a child's status pipe until the child closes it.
@@ -244,7 +244,11 @@ func (s *Supervisor) readStatus(c *child, r *os.File) {
 // after the ack wait.
 func (s *Supervisor) wait(c *child, slot int, first *bool) {
 	waitErr := make(chan error, 1)
-	go func() { waitErr <- c.cmd.Wait() }()
+	go func() {
+		err := c.cmd.Wait()
+		c.proc.release()
+		waitErr <- err
+	}()
 	var err error
 	reported := !*first
 	readyCh := c.readyCh
@@ -302,10 +306,11 @@ loop:
 	s.mu.Unlock()
 }
 
-// Stop ends every child: gracefully (SIGTERM, then SIGKILL after the stop
-// delay) or at once (SIGKILL), and waits for all of them, children that
-// were being started when it was called included. A Stop(false) while a
-// graceful Stop is under way turns it into a kill. Stop is idempotent.
+// Stop ends every child: gracefully (SIGTERM, or the stop line on
+// Windows, then a kill after the stop delay) or at once (a kill), and
+// waits for all of them, children that were being started when it was
+// called included. A Stop(false) while a graceful Stop is under way turns
+// it into a kill. Stop is idempotent.
 func (s *Supervisor) Stop(graceful bool) {
 	mode := stopKill
 	if graceful {
@@ -344,7 +349,7 @@ func (s *Supervisor) Stop(graceful bool) {
 	}
 }
 
-// killAll switches the stop to killing and SIGKILLs every child known now;
+// killAll switches the stop to killing and kills every child known now;
 // any child registered later is killed by register.
 func (s *Supervisor) killAll() {
 	s.mu.Lock()
@@ -403,20 +408,3 @@ func (s *Supervisor) Started() int64 { return s.starts.Load() }
 
 // Lost counts the children that exited without being asked to.
 func (s *Supervisor) Lost() int64 { return s.deaths.Load() }
-
-func exitCode(ps *os.ProcessState) int {
-	if ps == nil {
-		return -1
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return -int(ws.Signal())
-	}
-	return ps.ExitCode()
-}
-
-func describeExit(ps *os.ProcessState, err error) string {
-	if ps == nil {
-		return fmt.Sprint(err)
-	}
-	return ps.String()
-}
