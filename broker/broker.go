@@ -82,7 +82,9 @@ type Config struct {
 	Routes []string
 	// ClusterUser and ClusterPassword are the credentials routes must
 	// present; they are added to route URLs that carry none. Default "":
-	// routes are not authenticated (use ClusterTLS, which verifies both ends).
+	// routes are not authenticated, which Start allows only when
+	// ClusterListen is a loopback address or ClusterTLS verifies both ends
+	// (a node that joins a cluster sees all its traffic).
 	ClusterUser, ClusterPassword string
 
 	// TLS, when set, makes clients connect over TLS with this configuration
