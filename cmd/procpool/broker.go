@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/secrets"
 )
 
 const brokerUsage = `Usage: procpool broker [flags]
@@ -23,7 +24,10 @@ authorization block. Prefer the environment to the flags for secrets: a
 command line is visible to every user of the machine.
 
 A cluster node needs --cluster and --routes listing every node (itself
-included); use --cluster-tls-* so that routes are encrypted and verified.
+included). Routes must authenticate unless --cluster is a loopback address:
+give every node the same PROCPOOL_CLUSTER_USER and PROCPOOL_CLUSTER_PASSWORD,
+or --cluster-tls-* so that routes are encrypted and both ends verified (or
+both).
 
 Flags:
 `
@@ -51,6 +55,8 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		tlsCert     = fs.String("tls-cert", "", "client TLS certificate `file` (PEM)")
 		tlsKey      = fs.String("tls-key", "", "client TLS key `file` (PEM)")
 		tlsCA       = fs.String("tls-ca", "", "CA `file` (PEM); when set, clients must present a certificate it signed")
+		clusterUser = fs.String("cluster-user", "", "route `user` every node presents and requires (env PROCPOOL_CLUSTER_USER)")
+		clusterPass = fs.String("cluster-password", "", "route `password` (env PROCPOOL_CLUSTER_PASSWORD)")
 		cTLSCert    = fs.String("cluster-tls-cert", "", "route TLS certificate `file` (PEM)")
 		cTLSKey     = fs.String("cluster-tls-key", "", "route TLS key `file` (PEM)")
 		cTLSCA      = fs.String("cluster-tls-ca", "", "route TLS CA `file` (PEM), verifying both ends of every route")
@@ -59,6 +65,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		lf          logFlags
 	)
 	lf.register(fs)
+	env := secrets.Take() // out of the environment before anything could inherit it
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -78,15 +85,14 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, secret := range []string{"token", "password"} {
-		if set[secret] {
-			fmt.Fprintf(stderr, "procpool broker: warning: --%s on the command line is visible to other users; prefer PROCPOOL_%s\n",
-				secret, strings.ToUpper(secret))
-		}
+	if w := secrets.ArgvWarning("procpool broker", argvSecrets(set, *routes)); w != "" {
+		fmt.Fprintln(stderr, w)
 	}
-	envOr(token, "PROCPOOL_TOKEN")
-	envOr(user, "PROCPOOL_USER")
-	envOr(password, "PROCPOOL_PASSWORD")
+	orValue(token, env.Token)
+	orValue(user, os.Getenv("PROCPOOL_USER"))
+	orValue(password, env.Password)
+	orValue(clusterUser, os.Getenv("PROCPOOL_CLUSTER_USER"))
+	orValue(clusterPass, env.ClusterPassword)
 
 	cfg := broker.Config{
 		StoreDir:    *store,
@@ -113,6 +119,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	cfg.ClusterListen = *cluster
+	cfg.ClusterUser, cfg.ClusterPassword = *clusterUser, *clusterPass
 	for r := range strings.SplitSeq(*routes, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			cfg.Routes = append(cfg.Routes, r)
@@ -177,11 +184,28 @@ func readyLine(b *broker.Server) string {
 	return sb.String()
 }
 
-// envOr fills *v from the environment variable name when *v is empty.
-func envOr(v *string, name string) {
+// orValue fills *v with value when *v is empty: a flag given explicitly
+// wins over its environment variable.
+func orValue(v *string, value string) {
 	if *v == "" {
-		*v = os.Getenv(name)
+		*v = value
 	}
+}
+
+// argvSecrets lists the secrets given on the command line: the flags set
+// explicitly, and route URLs that carry credentials.
+func argvSecrets(set map[string]bool, routes string) []secrets.Given {
+	var given []secrets.Given
+	for _, f := range []secrets.Given{{Flag: "token", Env: secrets.TokenEnv}, {Flag: "password", Env: secrets.PasswordEnv},
+		{Flag: "cluster-password", Env: secrets.ClusterPasswordEnv}} {
+		if set[f.Flag] {
+			given = append(given, secrets.Given{Flag: "--" + f.Flag, Env: f.Env})
+		}
+	}
+	if secrets.URLCredentials(routes) != "" {
+		given = append(given, secrets.Given{Flag: "--routes", Env: "PROCPOOL_CLUSTER_USER and " + secrets.ClusterPasswordEnv})
+	}
+	return given
 }
 
 func splitListen(s string) (string, int, error) {
