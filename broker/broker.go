@@ -100,9 +100,14 @@ type Config struct {
 	ClusterTLS *tls.Config
 
 	// MonitorPort is the HTTP monitoring port (/varz, /jsz, ...), served on
-	// Host. Default 0: the ConfigFile's http_port, else off; -1 picks a free
-	// port (see [Server.MonitorAddr]).
+	// MonitorHost. Default 0: the ConfigFile's http_port, else off; -1 picks
+	// a free port (see [Server.MonitorAddr]).
 	MonitorPort int
+	// MonitorHost is the address monitoring listens on. Monitoring asks no
+	// credentials and lists every connection and subscription (/connz:
+	// clients and their inboxes), so it does not follow Host. Default: the
+	// ConfigFile's http host, else "127.0.0.1".
+	MonitorHost string
 
 	// ConfigFile is a standard nats-server configuration file read first;
 	// the fields above, when set, override what it says. Explicit
@@ -212,6 +217,9 @@ func (cfg *Config) validate() error {
 	if cfg.Host != "" && net.ParseIP(cfg.Host) == nil && !validHostname(cfg.Host) {
 		return bad("host %q is not an IP address or host name", cfg.Host)
 	}
+	if cfg.MonitorHost != "" && net.ParseIP(cfg.MonitorHost) == nil && !validHostname(cfg.MonitorHost) {
+		return bad("monitor host %q is not an IP address or host name", cfg.MonitorHost)
+	}
 	if cfg.MonitorPort < -1 || cfg.MonitorPort > 65535 {
 		return bad("monitor port %d out of range (0 off, -1 random)", cfg.MonitorPort)
 	}
@@ -270,6 +278,13 @@ func (s *Server) configure(opts *server.Options, cfg *Config) error {
 	}
 	if cfg.MonitorPort != 0 {
 		opts.HTTPPort = cfg.MonitorPort
+	}
+	if cfg.MonitorHost != "" {
+		opts.HTTPHost = cfg.MonitorHost
+	} else if opts.HTTPHost == "" {
+		// nats-server would serve it on Host, every interface for a node
+		// that clients reach over the network.
+		opts.HTTPHost = "127.0.0.1"
 	}
 	s.applyAuth(opts, cfg)
 	if err := applyCluster(opts, cfg); err != nil {

@@ -60,7 +60,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		cTLSCert    = fs.String("cluster-tls-cert", "", "route TLS certificate `file` (PEM)")
 		cTLSKey     = fs.String("cluster-tls-key", "", "route TLS key `file` (PEM)")
 		cTLSCA      = fs.String("cluster-tls-ca", "", "route TLS CA `file` (PEM), verifying both ends of every route")
-		monitor     = fs.Int("monitor", 0, "HTTP monitoring `port` (0: off, -1: a free port)")
+		monitor     = fs.String("monitor", "0", "HTTP monitoring, without authentication: a `port` on 127.0.0.1, or host:port to serve it elsewhere (0: off; -1 or host:0: a free port)")
 		configFile  = fs.String("config", "", "nats-server configuration `file`; flags given explicitly override it")
 		lf          logFlags
 	)
@@ -95,14 +95,19 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	orValue(clusterPass, env.ClusterPassword)
 
 	cfg := broker.Config{
-		StoreDir:    *store,
-		ServerName:  *name,
-		Token:       *token,
-		User:        *user,
-		Password:    *password,
-		MonitorPort: *monitor,
-		ConfigFile:  *configFile,
-		Logger:      log,
+		StoreDir:   *store,
+		ServerName: *name,
+		Token:      *token,
+		User:       *user,
+		Password:   *password,
+		ConfigFile: *configFile,
+		Logger:     log,
+	}
+	if cfg.MonitorHost, cfg.MonitorPort, err = parseMonitor(*monitor); err != nil {
+		return usageErr("--monitor: %v", err)
+	}
+	if cfg.MonitorPort != 0 && cfg.MonitorHost != "" && !isLoopback(cfg.MonitorHost) {
+		fmt.Fprintf(stderr, "procpool broker: warning: monitoring on %s answers anyone who can reach it, without credentials (/connz lists every client)\n", *monitor)
 	}
 	// Without a config file the flag defaults apply; with one, only the
 	// flags given explicitly override it.
@@ -219,6 +224,26 @@ func splitListen(s string) (string, int, error) {
 	}
 	if host == "" {
 		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+// parseMonitor reads --monitor: a port, served on loopback ("" host: the
+// broker's default), or host:port, where port 0 picks a free one.
+func parseMonitor(s string) (host string, port int, err error) {
+	if !strings.Contains(s, ":") {
+		port, err := strconv.Atoi(s)
+		if err != nil {
+			return "", 0, fmt.Errorf("want a port or host:port, got %q", s)
+		}
+		return "", port, nil
+	}
+	host, port, err = splitListen(s)
+	if err != nil {
+		return "", 0, err
+	}
+	if port == 0 {
+		port = -1 // the broker's "a free port"; its 0 is "off"
 	}
 	return host, port, nil
 }

@@ -90,3 +90,65 @@ func readInfo(t *testing.T, addr string) string {
 	}
 	return line
 }
+
+// TestRunBrokerMonitorOnLoopback is attack row 11 at the command line:
+// `--listen 0.0.0.0:… --monitor -1` serves monitoring (which asks no
+// credentials and lists every client) on loopback only; `--monitor
+// host:port` serves it elsewhere on purpose, with a warning.
+func TestRunBrokerMonitorOnLoopback(t *testing.T) {
+	ip := nonLoopbackIP(t)
+	monitorPort := regexp.MustCompile(`monitor=http://\S+:(\d+)`)
+	for _, tc := range []struct {
+		monitor       string
+		beyond, warns bool
+	}{
+		{"-1", false, false},
+		{"0.0.0.0:0", true, true},
+	} {
+		t.Run(tc.monitor, func(t *testing.T) {
+			clearSecretEnv(t)
+			t.Setenv("PROCPOOL_TOKEN", "client-token")
+			_, stdout, stderr, _ := runInBackground(t, []string{"--listen", "0.0.0.0:0", "--monitor", tc.monitor})
+			m := monitorPort.FindStringSubmatch(stdout.String())
+			if m == nil {
+				t.Fatalf("ready line without monitor=: %q", stdout.String())
+			}
+			if !reachable("127.0.0.1", m[1]) {
+				t.Fatal("monitoring not served on loopback")
+			}
+			if got := reachable(ip, m[1]); got != tc.beyond {
+				t.Fatalf("monitoring reachable on %s:%s: %v, want %v", ip, m[1], got, tc.beyond)
+			}
+			if got := strings.Contains(stderr.String(), "warning: monitoring on"); got != tc.warns {
+				t.Fatalf("warning: %v, want %v; stderr:\n%s", got, tc.warns, stderr.String())
+			}
+		})
+	}
+}
+
+// nonLoopbackIP is an address of this machine that other hosts could
+// dial; the test is skipped on a machine that has none.
+func nonLoopbackIP(t testing.TB) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+			return ipn.IP.String()
+		}
+	}
+	t.Skip("no non-loopback IPv4 address to dial from")
+	return ""
+}
+
+// reachable reports whether host:port accepts a TCP connection.
+func reachable(host, port string) bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 2*time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
