@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,9 @@ type Config struct {
 	// Users are additional named users, each with its own password and
 	// optional per-subject permissions; see [CallerPermissions] and
 	// [WorkerPermissions] for the sets recommended for procpool's roles.
-	// Default nil: only User (or Token) may connect.
+	// Names (User's too) have no dots, so that no user's inbox prefix
+	// "_INBOX.<name>" holds another's. Default nil: only User (or Token)
+	// may connect.
 	Users []User
 
 	// StoreDir is the JetStream store directory. Default: the ConfigFile's
@@ -405,6 +408,16 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// userNameRule is why a user name was refused.
+const userNameRule = "use letters, digits, '-' and '_', no dots: a user's connections use the inbox prefix _INBOX.<user>, " +
+	"and user c's _INBOX.c would hold user c.d's _INBOX.c.d and receive its results"
+
+// validUserName reports whether s can be a user name: a valid name that is
+// one subject token, so that inbox prefixes cannot overlap.
+func validUserName(s string) bool {
+	return validName(s) && !strings.Contains(s, ".")
 }
 
 func validHostname(s string) bool {
