@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/pool"
 )
 
 // Process-level tests of the operational defences of docs/security.md
@@ -155,5 +159,65 @@ func TestRogueBrokerCannotJoinCluster(t *testing.T) {
 		if strings.Contains(p.out.String(), routePassword) {
 			t.Errorf("%s's output shows the route password", p.name)
 		}
+	}
+}
+
+// TestWorkerProcessesInheritNoSecrets is the secrets row: procpool-worker
+// is given its credentials in the environment (a token, a user and
+// password, or a URL that carries them) next to a route password it has no
+// use for; the worker processes it starts, and so task code and whatever
+// a task starts, find none of them in their environment. The environment
+// read is the one the kernel gave the worker process that ran the task
+// (/proc/PID/environ), which is what os.Getenv there returns.
+func TestWorkerProcessesInheritNoSecrets(t *testing.T) {
+	bin := buildBinaries(t)
+	const token, password, routePassword = "tok-5e1f", "pw-7a3b", "route-pw-c4d2"
+	for _, tc := range []struct {
+		name   string
+		broker broker.Config
+		env    func(url string) []string
+		auth   pool.Option
+	}{
+		{"token", broker.Config{Token: token},
+			func(url string) []string { return []string{"PROCPOOL_URL=" + url, "PROCPOOL_TOKEN=" + token} },
+			pool.WithToken(token)},
+		{"user and password", broker.Config{User: "w", Password: password},
+			func(url string) []string {
+				return []string{"PROCPOOL_URL=" + url, "PROCPOOL_USER=w", "PROCPOOL_PASSWORD=" + password}
+			},
+			pool.WithCredentials("w", password)},
+		{"credentials in the URL", broker.Config{User: "w", Password: password},
+			func(url string) []string {
+				return []string{"PROCPOOL_URL=" + strings.Replace(url, "nats://", "nats://w:"+password+"@", 1)}
+			},
+			pool.WithCredentials("w", password)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startBroker(t, tc.broker)
+			env := append(tc.env(b.ClientURL()), "PROCPOOL_POOL="+poolName(t), "PROCPOOL_CLUSTER_PASSWORD="+routePassword)
+			startWorkerBinary(t, bin, "procpool-worker", 1, env...)
+			p := remotePool(t, pool.WithBroker(b.ClientURL()), tc.auth, pool.WithName(poolName(t)), pool.WithProcesses(0))
+			who, err := pool.Apply(testCtx(t, time.Minute), p, builtin.WhoAmI, struct{}{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			environ, err := os.ReadFile("/proc/" + strconv.Itoa(who.PID) + "/environ")
+			if err != nil {
+				t.Fatalf("environment of worker process %d: %v", who.PID, err)
+			}
+			var names []string // of the variables, never their values: the test's log is no place for them
+			for kv := range strings.SplitSeq(string(environ), "\x00") {
+				name, value, _ := strings.Cut(kv, "=")
+				names = append(names, name)
+				for _, secret := range []string{token, password, routePassword} {
+					if strings.Contains(value, secret) {
+						t.Errorf("worker process %d inherited a secret in %s", who.PID, name)
+					}
+				}
+			}
+			if !slices.Contains(names, "PROCPOOL_POOL") {
+				t.Fatalf("worker process %d's environment lacks PROCPOOL_POOL, which it does inherit: %v", who.PID, names)
+			}
+		})
 	}
 }
