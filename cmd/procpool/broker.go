@@ -91,8 +91,12 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	orValue(token, env.Token)
 	orValue(user, os.Getenv("PROCPOOL_USER"))
 	orValue(password, env.Password)
-	orValue(clusterUser, os.Getenv("PROCPOOL_CLUSTER_USER"))
-	orValue(clusterPass, env.ClusterPassword)
+	if *cluster != "" || *configFile != "" {
+		// Route credentials in the environment serve cluster nodes; a
+		// stand-alone node started from the same shell ignores them.
+		orValue(clusterUser, os.Getenv("PROCPOOL_CLUSTER_USER"))
+		orValue(clusterPass, env.ClusterPassword)
+	}
 
 	cfg := broker.Config{
 		StoreDir:   *store,

@@ -54,6 +54,17 @@ func TestRunBrokerRefusesOpenRoutes(t *testing.T) {
 	}
 }
 
+// TestRunBrokerStandaloneIgnoresRouteEnv: route credentials exported for
+// the cluster's nodes do not stop a stand-alone node started from the same
+// shell.
+func TestRunBrokerStandaloneIgnoresRouteEnv(t *testing.T) {
+	clearSecretEnv(t)
+	t.Setenv("PROCPOOL_TOKEN", "client-token")
+	t.Setenv("PROCPOOL_CLUSTER_USER", "route")
+	t.Setenv("PROCPOOL_CLUSTER_PASSWORD", "route-secret")
+	runInBackground(t, []string{"--listen", "127.0.0.1:0"})
+}
+
 // TestRunBrokerWarnsOfSecretsInArgv: secrets given as flags work, but the
 // command warns once, naming the flags and the variables to use instead.
 func TestRunBrokerWarnsOfSecretsInArgv(t *testing.T) {
