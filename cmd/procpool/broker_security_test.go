@@ -70,13 +70,13 @@ func TestRunBrokerStandaloneIgnoresRouteEnv(t *testing.T) {
 func TestRunBrokerWarnsOfSecretsInArgv(t *testing.T) {
 	clearSecretEnv(t)
 	_, _, stderr, _ := runInBackground(t, []string{"--listen", "127.0.0.1:0", "--token", "t0ken",
-		"--cluster", "127.0.0.1:0", "--routes", "nats-route://127.0.0.1:1",
-		"--cluster-user", "route", "--cluster-password", "route-secret"})
+		"--cluster", "127.0.0.1:0", "--routes", "nats-route://route:route-secret@127.0.0.1:1",
+		"--cluster-user", "route", "--cluster-password", "route-secret", "--log-level", "debug"})
 	warnings := regexp.MustCompile(`(?m)^procpool broker: warning: .*$`).FindAllString(stderr.String(), -1)
 	if len(warnings) != 1 {
 		t.Fatalf("%d warning lines, want 1:\n%s", len(warnings), stderr.String())
 	}
-	for _, want := range []string{"--token", "--cluster-password", "every user", "PROCPOOL_TOKEN", "PROCPOOL_CLUSTER_PASSWORD"} {
+	for _, want := range []string{"--token, --cluster-password, --routes", "every user", "PROCPOOL_TOKEN", "PROCPOOL_CLUSTER_PASSWORD"} {
 		if !strings.Contains(warnings[0], want) {
 			t.Errorf("warning lacks %q: %s", want, warnings[0])
 		}
