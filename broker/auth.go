@@ -12,7 +12,8 @@ import (
 // User is a named broker user. Give each role its own user: the pool's
 // callers one set of permissions, remote workers a narrower one.
 type User struct {
-	// Name is the user name; letters, digits, '-', '_' and '.'.
+	// Name is the user name: letters, digits, '-' and '_', no dots (see
+	// [Config.Users]).
 	Name string
 	// Password is the user's password; required.
 	Password string
@@ -172,8 +173,8 @@ func (cfg *Config) validateAuth() error {
 	if strings.ContainsAny(cfg.Token, " \t\r\n") {
 		return fmt.Errorf("%w: token contains white space", ErrInvalidConfig)
 	}
-	if cfg.User != "" && !validName(cfg.User) {
-		return fmt.Errorf("%w: user name %q: use letters, digits, '-', '_' and '.'", ErrInvalidConfig, cfg.User)
+	if cfg.User != "" && !validUserName(cfg.User) {
+		return fmt.Errorf("%w: user name %q: %s", ErrInvalidConfig, cfg.User, userNameRule)
 	}
 	seen := map[string]bool{cfg.User: true}
 	if cfg.User == "" {
@@ -181,8 +182,8 @@ func (cfg *Config) validateAuth() error {
 	}
 	for i, u := range cfg.Users {
 		switch {
-		case !validName(u.Name):
-			return fmt.Errorf("%w: users[%d]: name %q: use letters, digits, '-', '_' and '.'", ErrInvalidConfig, i, u.Name)
+		case !validUserName(u.Name):
+			return fmt.Errorf("%w: users[%d]: name %q: %s", ErrInvalidConfig, i, u.Name, userNameRule)
 		case seen[u.Name]:
 			return fmt.Errorf("%w: users[%d]: name %q used twice (or by the administrator)", ErrInvalidConfig, i, u.Name)
 		case u.Password == "":

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,9 @@ type Config struct {
 	// Users are additional named users, each with its own password and
 	// optional per-subject permissions; see [CallerPermissions] and
 	// [WorkerPermissions] for the sets recommended for procpool's roles.
-	// Default nil: only User (or Token) may connect.
+	// Names (User's too) have no dots, so that no user's inbox prefix
+	// "_INBOX.<name>" holds another's. Default nil: only User (or Token)
+	// may connect.
 	Users []User
 
 	// StoreDir is the JetStream store directory. Default: the ConfigFile's
@@ -82,7 +85,9 @@ type Config struct {
 	Routes []string
 	// ClusterUser and ClusterPassword are the credentials routes must
 	// present; they are added to route URLs that carry none. Default "":
-	// routes are not authenticated (use ClusterTLS, which verifies both ends).
+	// routes are not authenticated, which Start allows only when
+	// ClusterListen is a loopback address or ClusterTLS verifies both ends
+	// (a node that joins a cluster sees all its traffic).
 	ClusterUser, ClusterPassword string
 
 	// TLS, when set, makes clients connect over TLS with this configuration
@@ -98,9 +103,14 @@ type Config struct {
 	ClusterTLS *tls.Config
 
 	// MonitorPort is the HTTP monitoring port (/varz, /jsz, ...), served on
-	// Host. Default 0: the ConfigFile's http_port, else off; -1 picks a free
-	// port (see [Server.MonitorAddr]).
+	// MonitorHost. Default 0: the ConfigFile's http_port, else off; -1 picks
+	// a free port (see [Server.MonitorAddr]).
 	MonitorPort int
+	// MonitorHost is the address monitoring listens on. Monitoring asks no
+	// credentials and lists every connection and subscription (/connz:
+	// clients and their inboxes), so it does not follow Host. Default: the
+	// ConfigFile's http host, else "127.0.0.1".
+	MonitorHost string
 
 	// ConfigFile is a standard nats-server configuration file read first;
 	// the fields above, when set, override what it says. Explicit
@@ -215,6 +225,9 @@ func (cfg *Config) validate() error {
 	if cfg.Host != "" && net.ParseIP(cfg.Host) == nil && !validHostname(cfg.Host) {
 		return bad("host %q is not an IP address or host name", cfg.Host)
 	}
+	if cfg.MonitorHost != "" && net.ParseIP(cfg.MonitorHost) == nil && !validHostname(cfg.MonitorHost) {
+		return bad("monitor host %q is not an IP address or host name", cfg.MonitorHost)
+	}
 	if cfg.MonitorPort < -1 || cfg.MonitorPort > 65535 {
 		return bad("monitor port %d out of range (0 off, -1 random)", cfg.MonitorPort)
 	}
@@ -273,6 +286,13 @@ func (s *Server) configure(opts *server.Options, cfg *Config) error {
 	}
 	if cfg.MonitorPort != 0 {
 		opts.HTTPPort = cfg.MonitorPort
+	}
+	if cfg.MonitorHost != "" {
+		opts.HTTPHost = cfg.MonitorHost
+	} else if opts.HTTPHost == "" {
+		// nats-server would serve it on Host, every interface for a node
+		// that clients reach over the network.
+		opts.HTTPHost = "127.0.0.1"
 	}
 	s.applyAuth(opts, cfg)
 	if err := applyCluster(opts, cfg); err != nil {
@@ -393,6 +413,16 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// userNameRule is why a user name was refused.
+const userNameRule = "use letters, digits, '-' and '_', no dots: a user's connections use the inbox prefix _INBOX.<user>, " +
+	"and user c's _INBOX.c would hold user c.d's _INBOX.c.d and receive its results"
+
+// validUserName reports whether s can be a user name: a valid name that is
+// one subject token, so that inbox prefixes cannot overlap.
+func validUserName(s string) bool {
+	return validName(s) && !strings.Contains(s, ".")
 }
 
 func validHostname(s string) bool {

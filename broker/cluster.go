@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -123,7 +124,47 @@ func applyCluster(opts *server.Options, cfg *Config) error {
 	if cfg.ClusterTLS != nil {
 		opts.Cluster.TLSConfig = clusterTLS(cfg.ClusterTLS)
 	}
-	return nil
+	return checkRouteAuth(opts)
+}
+
+// checkRouteAuth refuses routes reachable beyond loopback that anyone may
+// open: a node that joins a cluster receives its tasks and results and can
+// publish into any inbox, so an unauthenticated route port on a network is
+// an open door. Route credentials or route TLS that verifies both ends
+// close it.
+func checkRouteAuth(opts *server.Options) error {
+	if isLoopback(opts.Cluster.Host) || opts.Cluster.Username != "" || verifiedRouteTLS(opts.Cluster.TLSConfig) {
+		return nil
+	}
+	host, port := opts.Cluster.Host, opts.Cluster.Port
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	if port == server.RANDOM_PORT {
+		port = 0
+	}
+	return fmt.Errorf("%w: routes on %s (not loopback) need authentication: set route credentials "+
+		"(Config.ClusterUser and ClusterPassword; procpool broker: PROCPOOL_CLUSTER_USER and PROCPOOL_CLUSTER_PASSWORD; "+
+		"a config file: cluster { authorization { user, password } }) or route TLS that verifies both ends "+
+		"(Config.ClusterTLS; procpool broker: --cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca; a config file: cluster { tls { ... } })",
+		ErrInvalidConfig, net.JoinHostPort(host, strconv.Itoa(port)))
+}
+
+// verifiedRouteTLS reports whether tc makes both ends of a route prove
+// who they are: client certificates required and verified, and the
+// server's certificate checked.
+func verifiedRouteTLS(tc *tls.Config) bool {
+	return tc != nil && tc.ClientAuth == tls.RequireAndVerifyClientCert && !tc.InsecureSkipVerify
+}
+
+// isLoopback reports whether host names the loopback interface only;
+// "" (every interface, nats-server's default) does not.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ClusterAddr is the "host:port" on which the node accepts routes, or ""

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -12,6 +13,12 @@ func loadConfigFile(path string) (*server.Options, error) {
 	opts, err := server.ProcessConfigFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: config file: %v", ErrInvalidConfig, err)
+	}
+	// The file's users get inbox prefixes too: the same rule as Config's.
+	for _, u := range opts.Users {
+		if strings.Contains(u.Username, ".") {
+			return nil, fmt.Errorf("%w: config file %s: user %q: %s", ErrInvalidConfig, path, u.Username, userNameRule)
+		}
 	}
 	return opts, nil
 }

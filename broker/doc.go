@@ -23,8 +23,11 @@
 //     ([Config.ClusterTLS], [LoadClusterTLS]);
 //   - a cluster: [Config.ClusterListen], [Config.ClusterName] and
 //     [Config.Routes] listing every node; JetStream then replicates streams,
-//     and [Server.JetStreamReady] waits for its meta leader;
-//   - monitoring on request ([Config.MonitorPort]);
+//     and [Server.JetStreamReady] waits for its meta leader; routes beyond
+//     loopback must authenticate ([Config.ClusterUser] or
+//     [Config.ClusterTLS]);
+//   - monitoring on request ([Config.MonitorPort]), on loopback unless
+//     [Config.MonitorHost] says otherwise;
 //   - a standard nats-server configuration file ([Config.ConfigFile]) under
 //     the explicit fields.
 //

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # deploy/smoke.sh: the local cluster's whole round, for CI and for you.
-# Build the image, bring the compose cluster up (3 brokers, 2 workers, a
-# client), wait for the client and check it exited 0, SIGKILL one broker
-# node, run the client again against the two survivors and check it again.
+# Check that compose refuses to start without the secrets build.sh makes,
+# build the image (and deploy/.env), bring the compose cluster up (3
+# brokers with authenticated routes, 2 workers, a client), wait for the
+# client and check it exited 0, SIGKILL one broker node, run the client
+# again against the two survivors and check it again.
 # The cluster is always torn down (volumes included) on exit.
 # ENGINE=docker|podman picks the container engine; default: podman if
 # installed, else docker. TIMEOUT bounds each client run (seconds).
@@ -63,12 +65,37 @@ wait_client() {
   echo "--- smoke: $what: client exited 0, every result right"
 }
 
+echo "--- smoke: compose refuses to start without deploy/.env's secrets"
+bare=$(mktemp -d)
+cp docker-compose.yml "$bare/"
+# Any command that reads the file interpolates it: ps starts nothing.
+if out=$(cd "$bare" && unset PROCPOOL_TOKEN PROCPOOL_CLUSTER_USER PROCPOOL_CLUSTER_PASSWORD && compose ps 2>&1); then
+  rm -rf "$bare"
+  echo "smoke: compose read docker-compose.yml without secrets" >&2; exit 1
+fi
+rm -rf "$bare"
+if ! grep -q "run deploy/build.sh first" <<<"$out"; then
+  echo "smoke: compose refused, but without saying what to do:" >&2; echo "$out" >&2; exit 1
+fi
+
 echo "--- smoke: build ($ENGINE)"
 ./build.sh
 
+# redact replaces deploy/.env's values with their names in what it reads:
+# podman-compose prints the podman commands it runs, environment included.
+# Pure bash, so that no value passes through a command line.
+redact() {
+  local text name value
+  text=$(cat)
+  while IFS='=' read -r name value; do
+    if [ -n "$value" ]; then text=${text//"$value"/<$name>}; fi
+  done <.env
+  printf '%s\n' "$text"
+}
+
 echo "--- smoke: up"
 compose down -v >/dev/null 2>&1 || true
-compose up -d
+compose up -d 2>&1 | redact
 
 wait_client "3 brokers"
 

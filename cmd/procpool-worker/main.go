@@ -9,7 +9,10 @@
 //
 // Credentials come from the environment (PROCPOOL_TOKEN, or PROCPOOL_USER
 // and PROCPOOL_PASSWORD) or the URL (nats://TOKEN@host:4222), never from
-// flags, so that they do not show in the process list.
+// flags, so that they do not show in the process list (a --url that
+// carries them earns a warning). They leave the environment before any
+// worker process starts: worker processes get them over stdin, and task
+// code finds none.
 //
 // It serves procpool's built-in tasks (upper-case, square, echo, sleep,
 // sha256 of bytes, a CPU-bound count of primes, whoami, crash-once), for

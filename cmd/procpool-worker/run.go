@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/procpool/procpool/internal/secrets"
+	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/worker"
 )
 
@@ -43,6 +45,9 @@ type options struct {
 // command line is bad (2) or asked for help or the version (0).
 func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	var o options
+	// Out of the environment before anything is spawned: worker processes
+	// get them over stdin, and the programs their tasks start get none.
+	env := secrets.Take()
 	fs := flag.NewFlagSet("procpool-worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -58,7 +63,7 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 		}
 		defProcs = n
 	}
-	fs.StringVar(&o.cfg.URL, "url", os.Getenv("PROCPOOL_URL"), "NATS server `URLs`, comma-separated for a cluster (env PROCPOOL_URL)")
+	fs.StringVar(&o.cfg.URL, "url", env.URL, "NATS server `URLs`, comma-separated for a cluster (env PROCPOOL_URL)")
 	fs.StringVar(&o.cfg.Pool, "pool", envDefault("PROCPOOL_POOL", "default"), "pool `name` to serve (env PROCPOOL_POOL)")
 	fs.IntVar(&o.processes, "processes", defProcs, "worker processes to supervise; 0: serve in this process (env PROCPOOL_PROCESSES)")
 	fs.IntVar(&o.cfg.MaxTasksPerChild, "max-tasks-per-child", 0, "replace a worker process after it ran `n` tasks; 0: never")
@@ -110,13 +115,21 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	o.cfg.LogLevel = *logLevel // for the worker processes too
 	o.cfg.PrefixOutput = true  // their lines on ours, prefixed with their id
 	// Secrets only from the environment (or the URL): never argv.
-	o.cfg.Token = os.Getenv("PROCPOOL_TOKEN")
-	o.cfg.User, o.cfg.Password = os.Getenv("PROCPOOL_USER"), os.Getenv("PROCPOOL_PASSWORD")
+	o.cfg.Token = env.Token
+	o.cfg.User, o.cfg.Password = os.Getenv("PROCPOOL_USER"), env.Password
 	if o.cfg.Token != "" && o.cfg.User != "" {
 		return bad("PROCPOOL_TOKEN and PROCPOOL_USER are exclusive")
 	}
 	if (o.cfg.User == "") != (o.cfg.Password == "") {
 		return bad("PROCPOOL_USER and PROCPOOL_PASSWORD go together")
+	}
+	if err := wire.CheckUserName(wire.ConnUser(o.cfg.User, o.cfg.URL)); err != nil {
+		return bad("%v", err)
+	}
+	urlFlag := false
+	fs.Visit(func(f *flag.Flag) { urlFlag = urlFlag || f.Name == "url" })
+	if env := secrets.URLCredentials(o.cfg.URL); urlFlag && env != "" {
+		fmt.Fprintln(stderr, secrets.ArgvWarning("procpool-worker", []secrets.Given{{Flag: "--url", Env: env}}))
 	}
 	return o, 0, true
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/secrets"
 )
 
 const brokerUsage = `Usage: procpool broker [flags]
@@ -23,7 +24,10 @@ authorization block. Prefer the environment to the flags for secrets: a
 command line is visible to every user of the machine.
 
 A cluster node needs --cluster and --routes listing every node (itself
-included); use --cluster-tls-* so that routes are encrypted and verified.
+included). Routes must authenticate unless --cluster is a loopback address:
+give every node the same PROCPOOL_CLUSTER_USER and PROCPOOL_CLUSTER_PASSWORD,
+or --cluster-tls-* so that routes are encrypted and both ends verified (or
+both).
 
 Flags:
 `
@@ -51,14 +55,17 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		tlsCert     = fs.String("tls-cert", "", "client TLS certificate `file` (PEM)")
 		tlsKey      = fs.String("tls-key", "", "client TLS key `file` (PEM)")
 		tlsCA       = fs.String("tls-ca", "", "CA `file` (PEM); when set, clients must present a certificate it signed")
+		clusterUser = fs.String("cluster-user", "", "route `user` every node presents and requires (env PROCPOOL_CLUSTER_USER)")
+		clusterPass = fs.String("cluster-password", "", "route `password` (env PROCPOOL_CLUSTER_PASSWORD)")
 		cTLSCert    = fs.String("cluster-tls-cert", "", "route TLS certificate `file` (PEM)")
 		cTLSKey     = fs.String("cluster-tls-key", "", "route TLS key `file` (PEM)")
 		cTLSCA      = fs.String("cluster-tls-ca", "", "route TLS CA `file` (PEM), verifying both ends of every route")
-		monitor     = fs.Int("monitor", 0, "HTTP monitoring `port` (0: off, -1: a free port)")
+		monitor     = fs.String("monitor", "0", "HTTP monitoring, without authentication: a `port` on 127.0.0.1, or host:port to serve it elsewhere (0: off; -1 or host:0: a free port)")
 		configFile  = fs.String("config", "", "nats-server configuration `file`; flags given explicitly override it")
 		lf          logFlags
 	)
 	lf.register(fs)
+	env := secrets.Take() // out of the environment before anything could inherit it
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -78,25 +85,33 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, secret := range []string{"token", "password"} {
-		if set[secret] {
-			fmt.Fprintf(stderr, "procpool broker: warning: --%s on the command line is visible to other users; prefer PROCPOOL_%s\n",
-				secret, strings.ToUpper(secret))
-		}
+	if w := secrets.ArgvWarning("procpool broker", argvSecrets(set, *routes)); w != "" {
+		fmt.Fprintln(stderr, w)
 	}
-	envOr(token, "PROCPOOL_TOKEN")
-	envOr(user, "PROCPOOL_USER")
-	envOr(password, "PROCPOOL_PASSWORD")
+	orValue(token, env.Token)
+	orValue(user, os.Getenv("PROCPOOL_USER"))
+	orValue(password, env.Password)
+	if *cluster != "" || *configFile != "" {
+		// Route credentials in the environment serve cluster nodes; a
+		// stand-alone node started from the same shell ignores them.
+		orValue(clusterUser, os.Getenv("PROCPOOL_CLUSTER_USER"))
+		orValue(clusterPass, env.ClusterPassword)
+	}
 
 	cfg := broker.Config{
-		StoreDir:    *store,
-		ServerName:  *name,
-		Token:       *token,
-		User:        *user,
-		Password:    *password,
-		MonitorPort: *monitor,
-		ConfigFile:  *configFile,
-		Logger:      log,
+		StoreDir:   *store,
+		ServerName: *name,
+		Token:      *token,
+		User:       *user,
+		Password:   *password,
+		ConfigFile: *configFile,
+		Logger:     log,
+	}
+	if cfg.MonitorHost, cfg.MonitorPort, err = parseMonitor(*monitor); err != nil {
+		return usageErr("--monitor: %v", err)
+	}
+	if cfg.MonitorPort != 0 && cfg.MonitorHost != "" && !isLoopback(cfg.MonitorHost) {
+		fmt.Fprintf(stderr, "procpool broker: warning: monitoring on %s answers anyone who can reach it, without credentials (/connz lists every client)\n", *monitor)
 	}
 	// Without a config file the flag defaults apply; with one, only the
 	// flags given explicitly override it.
@@ -113,6 +128,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	cfg.ClusterListen = *cluster
+	cfg.ClusterUser, cfg.ClusterPassword = *clusterUser, *clusterPass
 	for r := range strings.SplitSeq(*routes, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			cfg.Routes = append(cfg.Routes, r)
@@ -177,11 +193,28 @@ func readyLine(b *broker.Server) string {
 	return sb.String()
 }
 
-// envOr fills *v from the environment variable name when *v is empty.
-func envOr(v *string, name string) {
+// orValue fills *v with value when *v is empty: a flag given explicitly
+// wins over its environment variable.
+func orValue(v *string, value string) {
 	if *v == "" {
-		*v = os.Getenv(name)
+		*v = value
 	}
+}
+
+// argvSecrets lists the secrets given on the command line: the flags set
+// explicitly, and route URLs that carry credentials.
+func argvSecrets(set map[string]bool, routes string) []secrets.Given {
+	var given []secrets.Given
+	for _, f := range []secrets.Given{{Flag: "token", Env: secrets.TokenEnv}, {Flag: "password", Env: secrets.PasswordEnv},
+		{Flag: "cluster-password", Env: secrets.ClusterPasswordEnv}} {
+		if set[f.Flag] {
+			given = append(given, secrets.Given{Flag: "--" + f.Flag, Env: f.Env})
+		}
+	}
+	if secrets.URLCredentials(routes) != "" {
+		given = append(given, secrets.Given{Flag: "--routes", Env: "PROCPOOL_CLUSTER_USER and " + secrets.ClusterPasswordEnv})
+	}
+	return given
 }
 
 func splitListen(s string) (string, int, error) {
@@ -195,6 +228,26 @@ func splitListen(s string) (string, int, error) {
 	}
 	if host == "" {
 		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+// parseMonitor reads --monitor: a port, served on loopback ("" host: the
+// broker's default), or host:port, where port 0 picks a free one.
+func parseMonitor(s string) (host string, port int, err error) {
+	if !strings.Contains(s, ":") {
+		port, err := strconv.Atoi(s)
+		if err != nil {
+			return "", 0, fmt.Errorf("want a port or host:port, got %q", s)
+		}
+		return "", port, nil
+	}
+	host, port, err = splitListen(s)
+	if err != nil {
+		return "", 0, err
+	}
+	if port == 0 {
+		port = -1 // the broker's "a free port"; its 0 is "off"
 	}
 	return host, port, nil
 }

@@ -2,17 +2,25 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
 
+	"github.com/procpool/procpool/internal/secrets"
+	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/pool"
 )
 
 // connFlags are the flags every command that talks to a pool shares, with
 // environment fallbacks: PROCPOOL_URL, PROCPOOL_POOL, PROCPOOL_TOKEN,
-// PROCPOOL_USER and PROCPOOL_PASSWORD, PROCPOOL_PROCESSES.
+// PROCPOOL_USER and PROCPOOL_PASSWORD, PROCPOOL_PROCESSES. The secrets
+// leave the environment as they are read, so that worker processes and
+// what their tasks start do not inherit them.
 type connFlags struct {
+	fs        *flag.FlagSet // to tell flags given from defaults
 	url       string
 	poolName  string
 	processes int
@@ -27,7 +35,9 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(fs *flag.FlagSet, defaultProcesses int) {
-	fs.StringVar(&c.url, "url", os.Getenv("PROCPOOL_URL"), "NATS server or cluster URL(s), comma-separated; empty: an embedded broker (env PROCPOOL_URL)")
+	c.fs = fs
+	env := secrets.Take()
+	fs.StringVar(&c.url, "url", env.URL, "NATS server or cluster URL(s), comma-separated; empty: an embedded broker (env PROCPOOL_URL)")
 	fs.StringVar(&c.poolName, "pool", envDefault("PROCPOOL_POOL", "default"), "pool name, shared with remote workers (env PROCPOOL_POOL)")
 	if v, err := strconv.Atoi(os.Getenv("PROCPOOL_PROCESSES")); err == nil {
 		defaultProcesses = v
@@ -36,9 +46,24 @@ func (c *connFlags) register(fs *flag.FlagSet, defaultProcesses int) {
 	fs.StringVar(&c.tlsCA, "tls-ca", os.Getenv("PROCPOOL_TLS_CA"), "PEM `file` of the CA to trust for a tls:// broker (env PROCPOOL_TLS_CA)")
 	fs.StringVar(&c.tlsCert, "tls-cert", os.Getenv("PROCPOOL_TLS_CERT"), "client certificate PEM `file`, for a broker that verifies clients (env PROCPOOL_TLS_CERT)")
 	fs.StringVar(&c.tlsKey, "tls-key", os.Getenv("PROCPOOL_TLS_KEY"), "client key PEM `file` (env PROCPOOL_TLS_KEY)")
-	c.token = os.Getenv("PROCPOOL_TOKEN") // secrets only from the environment or the URL
-	c.user, c.password = os.Getenv("PROCPOOL_USER"), os.Getenv("PROCPOOL_PASSWORD")
+	c.token = env.Token // secrets only from the environment or the URL
+	c.user, c.password = os.Getenv("PROCPOOL_USER"), env.Password
 	c.logFlags.register(fs)
+}
+
+// setup checks the connection settings once the flags are parsed (a URL
+// on the command line that carries credentials earns one warning; a user
+// name with a dot is refused), then sets up logging.
+func (c *connFlags) setup(stderr io.Writer) (*slog.Logger, error) {
+	urlFlag := false
+	c.fs.Visit(func(f *flag.Flag) { urlFlag = urlFlag || f.Name == "url" })
+	if env := secrets.URLCredentials(c.url); urlFlag && env != "" {
+		fmt.Fprintln(stderr, secrets.ArgvWarning(c.fs.Name(), []secrets.Given{{Flag: "--url", Env: env}}))
+	}
+	if err := wire.CheckUserName(wire.ConnUser(c.user, c.url)); err != nil {
+		return nil, err
+	}
+	return c.logFlags.setup(stderr)
 }
 
 // registerMetrics adds --metrics, for commands that run one pool at a time.

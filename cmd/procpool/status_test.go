@@ -66,6 +66,7 @@ func TestStatusJSONAndTable(t *testing.T) {
 		t.Errorf("status: %d done, %d in the last minute, queue %+v; want 4, 4, empty", done, rep.Throughput.TasksLastMinute, rep.Queue)
 	}
 	out.Reset()
+	t.Setenv("PROCPOOL_PASSWORD", b.Password()) // each command takes it out of the environment
 	if code := run([]string{"status", "--url", b.ClientURL(), "--pool", "st"}, &out, &errOut); code != 0 {
 		t.Fatalf("status: exit %d: %s", code, errOut.String())
 	}
@@ -73,6 +74,7 @@ func TestStatusJSONAndTable(t *testing.T) {
 		t.Errorf("status table:\n%s", out.String())
 	}
 	// A pool that does not exist is an error, not an empty report.
+	t.Setenv("PROCPOOL_PASSWORD", b.Password())
 	if code := run([]string{"status", "--url", b.ClientURL(), "--pool", "nosuch"}, &out, &errOut); code != 1 {
 		t.Errorf("status of a missing pool: exit %d", code)
 	}

@@ -1,14 +1,10 @@
 package wire
 
-import (
-	"net/url"
-	"regexp"
-	"strings"
-)
+import "regexp"
 
-// userTokens matches a user name that can stand in a subject: one or more
-// tokens of letters, digits, '-' and '_', separated by single dots.
-var userTokens = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+// userToken matches a user name that can be an inbox prefix's last token:
+// letters, digits, '-' and '_'. No dots: see CheckUserName.
+var userToken = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // InboxPrefix is the inbox prefix of a connection authenticated as a named
 // user: "_INBOX.<user>", so that a broker can confine each user to its own
@@ -17,17 +13,11 @@ var userTokens = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 // comma-separated list urls when that URL also carries a password
 // (nats://user:pw@host; nats://TOKEN@host is a token, not a user). It is
 // "" (nats.go's default "_INBOX") without a user, or when the user name
-// cannot be part of a subject.
+// cannot be one subject token (a dotted name would overlap another user's
+// prefix).
 func InboxPrefix(user, urls string) string {
-	if user == "" {
-		first, _, _ := strings.Cut(urls, ",")
-		if u, err := url.Parse(strings.TrimSpace(first)); err == nil && u.User != nil {
-			if _, hasPassword := u.User.Password(); hasPassword {
-				user = u.User.Username()
-			}
-		}
-	}
-	if user == "" || !userTokens.MatchString(user) {
+	user = ConnUser(user, urls)
+	if user == "" || !userToken.MatchString(user) {
 		return ""
 	}
 	return "_INBOX." + user

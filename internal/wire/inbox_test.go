@@ -8,7 +8,10 @@ func TestInboxPrefix(t *testing.T) {
 	}{
 		{"explicit user", "caller-1", "nats://h:4222", "_INBOX.caller-1"},
 		{"explicit user wins over the URL's", "w", "nats://u:pw@h:4222", "_INBOX.w"},
-		{"user and password in the URL", "", "nats://u.x:pw@h:4222,nats://v:pw@h2:4222", "_INBOX.u.x"},
+		{"user and password in the URL", "", "nats://u-x:pw@h:4222,nats://v:pw@h2:4222", "_INBOX.u-x"},
+		// A dotted user's prefix would lie inside another user's: _INBOX.c holds _INBOX.c.d.
+		{"dotted user", "c.d", "", ""},
+		{"dotted user in the URL", "", "nats://c.d:pw@h:4222", ""},
 		{"token in the URL is not a user", "", "nats://s3cret@h:4222", ""},
 		{"no credentials", "", "nats://h:4222", ""},
 		{"user that cannot be a subject", "a b", "", ""},
