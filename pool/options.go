@@ -88,6 +88,9 @@ func WithCredentials(user, password string) Option {
 		if user == "" {
 			return invalid("WithCredentials: empty user")
 		}
+		if err := wire.CheckUserName(user); err != nil {
+			return invalid("WithCredentials: %v", err)
+		}
 		o.user, o.password = user, password
 		return nil
 	}

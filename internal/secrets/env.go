@@ -70,3 +70,22 @@ func URLCredentials(urls string) string {
 	}
 	return ""
 }
+
+// Scrub returns env (as os.Environ gives it) without the secret
+// variables, PROCPOOL_URL included when it carries credentials: what a
+// worker process is started with, whatever its parent program left in its
+// own environment. Workers get their credentials over stdin.
+func Scrub(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case name == TokenEnv, name == PasswordEnv, name == ClusterPasswordEnv:
+			continue
+		case name == URLEnv && URLCredentials(value) != "":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}

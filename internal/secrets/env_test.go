@@ -60,3 +60,15 @@ func TestArgvWarning(t *testing.T) {
 		t.Errorf("not one line: %q", w)
 	}
 }
+
+func TestScrub(t *testing.T) {
+	env := []string{"HOME=/root", TokenEnv + "=t0k3n", PasswordEnv + "=pw", ClusterPasswordEnv + "=cpw",
+		URLEnv + "=nats://u:p@h:4222", "PROCPOOL_USER=u", "PATH=/bin"}
+	got := strings.Join(Scrub(env), " ")
+	if got != "HOME=/root PROCPOOL_USER=u PATH=/bin" {
+		t.Fatalf("Scrub = %q", got)
+	}
+	if kept := Scrub([]string{URLEnv + "=nats://h:4222"}); len(kept) != 1 {
+		t.Fatalf("a URL without credentials was dropped: %q", kept)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/procpool/procpool/internal/secrets"
 	"github.com/procpool/procpool/internal/spawn"
 )
 
@@ -43,7 +44,9 @@ func startChild(exe string, cfg spawn.ChildConfig, stdout, stderr io.Writer, idF
 	noInherit(statusW)
 	noInherit(stdinW)
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
+	// The program's own secret variables stay with it: task code gets no
+	// credential from its environment (the child's come over stdin).
+	cmd.Env = append(secrets.Scrub(os.Environ()), spawn.EnvMarker+"=1")
 	cmd.Stdin = stdin
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = sysProcAttr()
