@@ -33,7 +33,6 @@ type secRig struct {
 	aName, bName   string
 	aWorkerConn    *nats.Conn // a rogue: pool A's worker credential
 	aCaller2       *nats.Conn // another caller of pool A
-	bCallerInbox   string
 	bCallerConn    *nats.Conn
 	bWorkerConn    *nats.Conn
 	aWorkerPrefix  string
