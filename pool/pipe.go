@@ -94,7 +94,7 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T
 		return nil, nil, fmt.Errorf("pool: new pipe: %w", err)
 	}
 	stream := pipeStreamPrefix + id
-	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+	pcfg := jetstream.StreamConfig{
 		Name:      stream,
 		Subjects:  []string{pipeSubjectPref + id + ".a", pipeSubjectPref + id + ".b"},
 		Retention: jetstream.InterestPolicy,
@@ -103,6 +103,10 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T
 		// Bounded like a queue: a Send past it fails, nothing sent is lost.
 		MaxBytes: DefaultQueueMaxBytes,
 		Discard:  jetstream.DiscardNew,
+	}
+	err = wire.CreateFitted(&pcfg, func() error { // a bound that fits the broker
+		_, err := js.CreateStream(ctx, pcfg)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("pool: new pipe: create stream: %w", err)

@@ -203,7 +203,10 @@ func (q *Queue[T]) openStream(ctx context.Context, o queueOptions) (jetstream.St
 		cfg.MaxMsgs = int64(o.maxSize)
 		cfg.Discard = jetstream.DiscardNew
 	}
-	s, err = q.js.CreateStream(ctx, cfg)
+	err = wire.CreateFitted(&cfg, func() error { // a bound that fits the broker
+		s, err = q.js.CreateStream(ctx, cfg)
+		return err
+	})
 	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		// Another process created it first, with other options.
 		s, err = q.js.Stream(ctx, q.stream)

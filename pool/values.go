@@ -44,12 +44,8 @@ func (d *dispatcher) storeTask(ctx context.Context, task string, parts ...[]byte
 // noRoom reports whether err says the value store is full: JetStream's
 // insufficient resources (its memory or file limit), or a full disk.
 func noRoom(err error) bool {
-	var api *jetstream.APIError
-	return errors.Is(err, syscall.ENOSPC) || errors.As(err, &api) && api.ErrorCode == jsInsufficientResources
+	return errors.Is(err, syscall.ENOSPC) || wire.IsNoRoom(err)
 }
-
-// jsInsufficientResources is JetStream's error code for a store at its limit.
-const jsInsufficientResources = 10023
 
 // fetchTimeout bounds the fetch of one stored result.
 const fetchTimeout = 5 * time.Minute

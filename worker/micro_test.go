@@ -3,11 +3,13 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/procpool/procpool/internal/wire"
 )
@@ -60,9 +62,19 @@ func TestServeMicroServiceAndDrain(t *testing.T) {
 	if md[MetaPool] != "mt" || md[MetaPID] != strconv.Itoa(os.Getpid()) || md[MetaTasks] != "t.echo" || md[MetaNumTasks] != "1" {
 		t.Fatalf("metadata %v", md)
 	}
-	m, err := nc.Request(ControlSubject("mt", "w.1", EndpointStatus), nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	// The service answers INFO as soon as it exists, a moment before its
+	// endpoints are added: ask until the control endpoint answers.
+	var m *nats.Msg
+	var err error
+	for {
+		m, err = nc.Request(ControlSubject("mt", "w.1", EndpointStatus), nil, 5*time.Second)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	var beat wire.Beat
 	if err := json.Unmarshal(m.Data, &beat); err != nil || beat.ID != "w.1" || beat.PID != os.Getpid() || beat.RSS <= 0 || beat.Stopping {

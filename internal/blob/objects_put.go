@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,8 +48,10 @@ func (o *Objects) putSync(ctx context.Context, js jetstream.JetStream, prefix st
 	err := eachChunk(parts, int(o.chunk), func(c []byte) error {
 		h.Write(c)
 		chunks++
-		_, err := js.PublishMsg(ctx, &nats.Msg{Subject: chunkSubj, Data: c})
-		return err
+		m := nats.NewMsg(chunkSubj)
+		m.Data = c
+		m.Header.Set(jetstream.MsgIDHeader, id+"."+strconv.Itoa(chunks))
+		return publishAcked(ctx, js, m)
 	})
 	if err != nil {
 		return fail(err)
@@ -63,10 +68,38 @@ func (o *Objects) putSync(ctx context.Context, js jetstream.JetStream, prefix st
 	meta := nats.NewMsg("$O." + o.bucket + ".M." + base64.URLEncoding.EncodeToString([]byte(ref.Name)))
 	meta.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
 	meta.Data = data
-	if _, err := js.PublishMsg(ctx, meta); err != nil {
+	meta.Header.Set(jetstream.MsgIDHeader, id+".meta")
+	if err := publishAcked(ctx, js, meta); err != nil {
 		return fail(err)
 	}
 	return ref, nil
+}
+
+// chunkAckWait bounds the wait for one chunk's acknowledgement: a reply
+// lost with a dropped connection must not hold the put until its ctx
+// ends. The chunk is then published again under the same message id,
+// which the stream stores once.
+const chunkAckWait = 5 * time.Second
+
+// publishAcked publishes m until JetStream acknowledges it or ctx ends.
+func publishAcked(ctx context.Context, js jetstream.JetStream, m *nats.Msg) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, chunkAckWait)
+		_, err := js.PublishMsg(actx, m)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		var api *jetstream.APIError
+		if errors.As(err, &api) {
+			return err // refused (full, forbidden): trying again will not help
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // eachChunk calls f with the concatenation of parts cut into chunks of

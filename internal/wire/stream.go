@@ -21,7 +21,7 @@ type StreamOptions struct {
 // it is refused (nothing accepted is dropped) and the call fails with the
 // broker's "maximum bytes exceeded". Values too large for a message are
 // stored elsewhere (internal/blob), so this bounds messages of at most
-// 256 KiB each.
+// 256 KiB each. On a broker with less room, CreateFitted makes it fit.
 const DefaultTaskStreamBytes = 1 << 30
 
 // DefaultAckWait is how long a held task may go without an ack or a
@@ -32,7 +32,11 @@ const DefaultAckWait = 5 * time.Second
 // shared durable pull consumer.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, s Subjects, o StreamOptions) (jetstream.Consumer, error) {
 	cfg := streamConfig(s, o)
-	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+	err := CreateFitted(&cfg, func() error { // fit.go
+		_, err := js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	})
+	if err != nil {
 		// JetStream cannot change a stream's storage; say which side
 		// chose which, rather than pass on "can not change storage type".
 		if st, serr := js.Stream(ctx, cfg.Name); serr == nil {
@@ -108,7 +112,11 @@ func LookupOrEnsure(ctx context.Context, js jetstream.JetStream, s Subjects) err
 	_, err := js.Consumer(ctx, s.Stream(), ConsumerName)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		o := StreamOptions{Replicas: DefaultReplicas(js.Conn())}
-		_, err = js.CreateStream(ctx, streamConfig(s, o))
+		cfg := streamConfig(s, o)
+		err = CreateFitted(&cfg, func() error {
+			_, err := js.CreateStream(ctx, cfg)
+			return err
+		})
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			err = nil // a caller or another worker made it first, maybe differently: theirs stands
 		}
