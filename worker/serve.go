@@ -370,7 +370,6 @@ func (c *cancelSet) add(key string) {
 	c.m[key] = now
 }
 
-
 func (c *cancelSet) has(key string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
