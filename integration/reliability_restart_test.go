@@ -126,13 +126,19 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func TestRow11BrokerRestartFileStore(t *testing.T) {
-	store := t.TempDir()
-	// Durability settings under test: fsync every write (see docs/reliability.md).
-	config := filepath.Join(t.TempDir(), "broker.conf")
+// syncedStore is a broker store directory and a config file that fsyncs
+// every write: the durability settings under test (docs/reliability.md).
+func syncedStore(t *testing.T) (store, config string) {
+	t.Helper()
+	store, config = t.TempDir(), filepath.Join(t.TempDir(), "broker.conf")
 	if err := os.WriteFile(config, []byte("jetstream {\n  sync_interval: always\n}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return store, config
+}
+
+func TestRow11BrokerRestartFileStore(t *testing.T) {
+	store, config := syncedStore(t)
 	const user, pass = "row11", "row11-password-0123456789abcdef"
 	port := freePort(t)
 	b := startBrokerProc(t, port, store, config, user, pass)
@@ -191,11 +197,7 @@ func TestRow11BrokerRestartFileStore(t *testing.T) {
 // store, then a worker comes: every task completes with the right result,
 // and the bucket is empty afterwards.
 func TestRow11BrokerRestartLargeArguments(t *testing.T) {
-	store := t.TempDir()
-	config := filepath.Join(t.TempDir(), "broker.conf")
-	if err := os.WriteFile(config, []byte("jetstream {\n  sync_interval: always\n}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	store, config := syncedStore(t)
 	const user, pass = "row11", "row11-password-0123456789abcdef"
 	port := freePort(t)
 	b := startBrokerProc(t, port, store, config, user, pass)

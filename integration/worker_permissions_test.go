@@ -11,11 +11,10 @@ import (
 	"github.com/procpool/procpool/pool"
 )
 
-// A worker with the recommended worker permissions (no stream updates)
-// that starts before any caller creates the pool's task stream itself,
-// and a caller with the recommended caller permissions then uses it.
-func TestRestrictedWorkerStartsFirst(t *testing.T) {
-	name := poolName(t)
+// restrictedBroker starts a broker whose users are a worker "wkr" and a
+// caller "clr" of pool name, with the recommended permissions.
+func restrictedBroker(t *testing.T, name string) *broker.Server {
+	t.Helper()
 	workerPerms, err := broker.WorkerPermissions(name, "_INBOX.wkr")
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +27,15 @@ func TestRestrictedWorkerStartsFirst(t *testing.T) {
 		{Name: "wkr", Password: "wkr-password-0123456789", Permissions: &workerPerms},
 		{Name: "clr", Password: "clr-password-0123456789", Permissions: &callerPerms},
 	}})
+	return b
+}
+
+// A worker with the recommended worker permissions (no stream updates)
+// that starts before any caller creates the pool's task stream itself,
+// and a caller with the recommended caller permissions then uses it.
+func TestRestrictedWorkerStartsFirst(t *testing.T) {
+	name := poolName(t)
+	b := restrictedBroker(t, name)
 	start := time.Now()
 	w := startWorkerProc(t, b.ClientURL(), "wkr", "wkr-password-0123456789", name)
 	t.Logf("restricted worker ready in %v", time.Since(start).Round(time.Millisecond))
@@ -50,18 +58,7 @@ func TestRestrictedWorkerStartsFirst(t *testing.T) {
 // is empty afterwards.
 func TestRestrictedRolesCarryLargeValues(t *testing.T) {
 	name := poolName(t)
-	workerPerms, err := broker.WorkerPermissions(name, "_INBOX.wkr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	callerPerms, err := broker.CallerPermissions(name, "_INBOX.clr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := startBroker(t, broker.Config{Users: []broker.User{
-		{Name: "wkr", Password: "wkr-password-0123456789", Permissions: &workerPerms},
-		{Name: "clr", Password: "clr-password-0123456789", Permissions: &callerPerms},
-	}})
+	b := restrictedBroker(t, name)
 	t.Setenv("PROCPOOL_VALUE_ROOT", t.TempDir()) // the worker's "host"
 	w := startWorkerProc(t, b.ClientURL(), "wkr", "wkr-password-0123456789", name)
 	t.Setenv("PROCPOOL_VALUE_ROOT", t.TempDir()) // the caller's
