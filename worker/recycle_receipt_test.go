@@ -56,7 +56,10 @@ func TestRecycledWorkerWaitsForSlowReceipt(t *testing.T) {
 	}
 
 	start := time.Now()
-	err = Serve(ctx, Config{Conn: wc, Pool: "rr", ID: "w.r", Registry: reg, MaxTasksPerChild: 1})
+	// AckWait 20s: the worker resends an unreceipted result every 10s, so
+	// the one result message this test counts is not raced by a resend
+	// landing just before the 3s receipt.
+	err = Serve(ctx, Config{Conn: wc, Pool: "rr", ID: "w.r", Registry: reg, MaxTasksPerChild: 1, AckWait: 20 * time.Second})
 	if err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
