@@ -15,6 +15,7 @@ import (
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/internal/wire"
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -230,12 +231,12 @@ func TestSecurityWorkerCannotCaptureInboxes(t *testing.T) {
 func TestSecurityQueuesWithRoleCredentials(t *testing.T) {
 	r := startSecRig(t)
 	ctx := testCtx(t, 30*time.Second)
-	q, err := pool.NewQueue[string](ctx, r.a.Conn(), "row6")
+	q, err := ipc.NewQueue[string](ctx, r.a.Conn(), "row6")
 	if err != nil {
 		t.Fatalf("A's caller makes a queue: %v", err)
 	}
 	defer q.Close()
-	wq, err := pool.NewQueue[string](ctx, r.aWorkerConn, "row6")
+	wq, err := ipc.NewQueue[string](ctx, r.aWorkerConn, "row6")
 	if err != nil {
 		t.Fatalf("A's worker opens it: %v", err)
 	}
@@ -249,13 +250,13 @@ func TestSecurityQueuesWithRoleCredentials(t *testing.T) {
 	if got, err := q.Get(ctx); err != nil || got != "from the worker" {
 		t.Fatalf("caller's Get = %q, %v", got, err)
 	}
-	a, b, err := pool.NewPipe[string](ctx, r.a.Conn())
+	a, b, err := ipc.NewPipe[string](ctx, r.a.Conn())
 	if err != nil {
 		t.Fatalf("A's caller makes a pipe: %v", err)
 	}
 	defer a.Close()
 	defer b.Close()
-	wb, err := pool.OpenPipe[string](ctx, r.aWorkerConn, b.Name())
+	wb, err := ipc.OpenPipe[string](ctx, r.aWorkerConn, b.Name())
 	if err != nil {
 		t.Fatalf("A's worker opens its end: %v", err)
 	}
@@ -457,7 +458,7 @@ func TestSecurityStreamsBounded(t *testing.T) {
 		t.Fatalf("task stream %+v: want the accepted tasks kept, within 1 MiB", st)
 	}
 
-	q, err := pool.NewQueue[string](ctx, p.Conn(), "bounded", pool.WithQueueMaxBytes(256<<10))
+	q, err := ipc.NewQueue[string](ctx, p.Conn(), "bounded", ipc.WithMaxBytes(256<<10))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package pool
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,7 +30,7 @@ func (d *dispatcher) storeTask(ctx context.Context, task string, parts ...[]byte
 		return nil, nil
 	}
 	ref, err := d.vals.Put(ctx, d.argDir, "a", parts...)
-	if noRoom(err) {
+	if blob.NoRoom(err) {
 		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, n, err)
 	}
 	if err != nil {
@@ -40,16 +38,6 @@ func (d *dispatcher) storeTask(ctx context.Context, task string, parts ...[]byte
 	}
 	return &ref, nil
 }
-
-// noRoom reports whether err says the value store is full: JetStream's
-// insufficient resources (its memory or file limit), or a full disk.
-func noRoom(err error) bool {
-	var api *jetstream.APIError
-	return errors.Is(err, syscall.ENOSPC) || errors.As(err, &api) && api.ErrorCode == jsInsufficientResources
-}
-
-// jsInsufficientResources is JetStream's error code for a store at its limit.
-const jsInsufficientResources = 10023
 
 // fetchTimeout bounds the fetch of one stored result.
 const fetchTimeout = 5 * time.Minute
