@@ -715,11 +715,11 @@ func (p *publisher) close() {
 }
 
 var (
-	ackAck  = []byte("+ACK")
-	ackNak  = []byte("-NAK")
-	ackTerm = []byte("+TERM")
+	ackAck  = []byte(wire.AckOK)
+	ackNak  = []byte(wire.AckNak)
+	ackTerm = []byte(wire.AckTerm)
 	// ackProgress resets the ack wait of a message still being worked on.
-	ackProgress = []byte("+WPI")
+	ackProgress = []byte(wire.AckProgress)
 )
 
 // puller fetches messages from a durable pull consumer on a private inbox
@@ -756,7 +756,7 @@ type pulled struct {
 func newPuller(nc *nats.Conn, stream, consumer string, max int, staleAfter time.Duration, nakOnClose bool) *puller {
 	p := &puller{
 		nc:         nc,
-		reqSubj:    "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + consumer,
+		reqSubj:    wire.ConsumerNextSubject(stream, consumer),
 		max:        max,
 		staleAfter: staleAfter,
 		nakOnClose: nakOnClose,
