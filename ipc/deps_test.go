@@ -1,27 +1,17 @@
 package ipc_test
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 // TestImportsNoPoolNorBroker: ipc depends on the NATS client and
 // internal/wire and internal/blob only, so what uses a queue links no
 // NATS server.
 func TestImportsNoPoolNorBroker(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
+	for _, pkg := range testutil.Deps(t) {
 		if !strings.HasPrefix(pkg, "github.com/procpool/procpool/") {
 			if strings.Contains(pkg, "nats-server") {
 				t.Errorf("ipc imports %s", pkg)

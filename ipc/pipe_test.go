@@ -13,12 +13,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/ipc"
 )
 
 func newTestPipe[T any](t testing.TB, nc *nats.Conn) (*ipc.PipeEnd[T], *ipc.PipeEnd[T]) {
 	t.Helper()
-	a, b, err := ipc.NewPipe[T](testCtx(t), nc)
+	a, b, err := ipc.NewPipe[T](testutil.Ctx(t, 30*time.Second), nc)
 	if err != nil {
 		t.Fatalf("NewPipe: %v", err)
 	}
@@ -31,7 +32,7 @@ func newTestPipe[T any](t testing.TB, nc *nats.Conn) (*ipc.PipeEnd[T], *ipc.Pipe
 
 func openTestPipe[T any](t testing.TB, nc *nats.Conn, name string) *ipc.PipeEnd[T] {
 	t.Helper()
-	p, err := ipc.OpenPipe[T](testCtx(t), nc, name)
+	p, err := ipc.OpenPipe[T](testutil.Ctx(t, 30*time.Second), nc, name)
 	if err != nil {
 		t.Fatalf("ipc.OpenPipe(%q): %v", name, err)
 	}
@@ -40,7 +41,7 @@ func openTestPipe[T any](t testing.TB, nc *nats.Conn, name string) *ipc.PipeEnd[
 }
 
 func TestPipeNames(t *testing.T) {
-	b := startBroker(t)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bb := newTestPipe[int](t, connect(t, b))
 	ida, enda, _ := strings.Cut(a.Name(), ".")
 	idb, endb, _ := strings.Cut(bb.Name(), ".")
@@ -50,8 +51,8 @@ func TestPipeNames(t *testing.T) {
 }
 
 func TestPipeDuplexOrdered(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bLocal := newTestPipe[int](t, connect(t, b))
 	// The b end is used from "another process": its own TCP connection.
 	other := openTestPipe[int](t, connectTCP(t, b), bLocal.Name())
@@ -91,8 +92,8 @@ func TestPipeDuplexOrdered(t *testing.T) {
 }
 
 func TestPipeSentBeforeReaderAttachesIsKept(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bLocal := newTestPipe[string](t, connect(t, b))
 	want := make([]string, 300)
 	for i := range want {
@@ -120,8 +121,8 @@ func TestPipeSentBeforeReaderAttachesIsKept(t *testing.T) {
 }
 
 func TestPipeEOFAndCleanup(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	a, bb := newTestPipe[int](t, nc)
 	for i := range 3 {
@@ -168,8 +169,8 @@ func TestPipeEOFAndCleanup(t *testing.T) {
 }
 
 func TestPipePoll(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bb := newTestPipe[string](t, connect(t, b))
 	if bb.Poll(0) {
 		t.Fatal("Poll(0) = true on an empty pipe")
@@ -200,8 +201,8 @@ func TestPipePoll(t *testing.T) {
 }
 
 func TestPipeInvalidArguments(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	if _, _, err := ipc.NewPipe[int](ctx, nil); !errors.Is(err, ipc.ErrInvalidArgument) {
 		t.Fatalf("ipc.NewPipe(nil conn) = %v", err)
@@ -238,8 +239,8 @@ func TestPipeInvalidArguments(t *testing.T) {
 // own TCP connection, moving b.N small strings one way through a pipe. Run it
 // with -benchtime=200000x for the figure comparable with Python's mp.Pipe.
 func BenchmarkPipeSendRecv(b *testing.B) {
-	ctx := testCtx(b)
-	srv := startBroker(b)
+	ctx := testutil.Ctx(b, 30*time.Second)
+	srv := testutil.StartBroker(b, quietBroker)
 	a, bLocal := newTestPipe[string](b, connect(b, srv))
 	sender := openTestPipe[string](b, connectTCP(b, srv), a.Name())
 	receiver := openTestPipe[string](b, connectTCP(b, srv), bLocal.Name())

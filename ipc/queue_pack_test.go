@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/ipc"
 )
@@ -24,10 +25,10 @@ func putPacked[T any](t *testing.T, q *ipc.Queue[T], items ...T) {
 		}
 		enc[i] = data
 	}
-	if err := q.PublishPacked(testCtx(t), enc); err != nil {
+	if err := q.PublishPacked(testutil.Ctx(t, 30*time.Second), enc); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Flush(testCtx(t)); err != nil {
+	if err := q.Flush(testutil.Ctx(t, 30*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -83,8 +84,8 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 // Items put in quick succession share messages; FIFO, Len and exactly one
 // delivery per item still hold.
 func TestQueuePackingFIFOAndLen(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "packed")
 	const n = 20000
 	for i := range n {
@@ -124,8 +125,8 @@ func TestQueuePackingFIFOAndLen(t *testing.T) {
 // the whole message comes back, items already returned included (at least
 // once, never lost).
 func TestQueuePackedMessageOfVanishedGetterComesBack(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[string](t, connect(t, b), "vanish-packed", ipc.WithAckWait(300*time.Millisecond))
 	ncDoomed := connectTCP(t, b)
 	doomed := newTestQueue[string](t, ncDoomed, "vanish-packed")
@@ -150,8 +151,8 @@ func TestQueuePackedMessageOfVanishedGetterComesBack(t *testing.T) {
 // Close hands back the items of a half-taken packed message exactly once:
 // not the ones Get returned.
 func TestQueueCloseGivesBackRestOfPacked(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "giveback-packed", ipc.WithAckWait(time.Hour))
 	h := newTestQueue[int](t, connectTCP(t, b), "giveback-packed")
 	putPacked(t, q, 0, 1, 2, 3, 4)
@@ -184,8 +185,8 @@ func TestQueueCloseGivesBackRestOfPacked(t *testing.T) {
 
 // A packed message whose header lies is reported, and dropped, once.
 func TestQueueMalformedPackedMessage(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	q := newTestQueue[string](t, nc, "badpack")
 	m := &nats.Msg{Subject: q.Subject() + ".3", Data: ipc.PackItems([][]byte{[]byte(`"x"`)}),
@@ -206,8 +207,8 @@ func TestQueueMalformedPackedMessage(t *testing.T) {
 
 // A pipe packs too; order holds and EOF comes after every value.
 func TestPipePackingOrderAndEOF(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, z := newTestPipe[int](t, connect(t, b))
 	const n = 20000
 	for i := range n {

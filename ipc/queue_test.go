@@ -15,26 +15,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/ipc"
 )
 
-// testCtx returns a context that ends before the test's deadline.
-func testCtx(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func startBroker(t testing.TB) *broker.Server {
-	t.Helper()
-	b, err := broker.Start(testCtx(t), broker.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("start broker: %v", err)
-	}
-	t.Cleanup(b.Shutdown)
-	return b
-}
+// quietBroker is the config of the tests' brokers: logs go nowhere.
+var quietBroker = broker.Config{Logger: slog.New(slog.DiscardHandler)}
 
 // connect returns an in-process connection to b.
 func connect(t testing.TB, b *broker.Server) *nats.Conn {
@@ -60,7 +46,7 @@ func connectTCP(t testing.TB, b *broker.Server) *nats.Conn {
 
 func newTestQueue[T any](t testing.TB, nc *nats.Conn, name string, opts ...ipc.Option) *ipc.Queue[T] {
 	t.Helper()
-	q, err := ipc.NewQueue[T](testCtx(t), nc, name, opts...)
+	q, err := ipc.NewQueue[T](testutil.Ctx(t, 30*time.Second), nc, name, opts...)
 	if err != nil {
 		t.Fatalf("ipc.NewQueue(%q): %v", name, err)
 	}
@@ -68,23 +54,9 @@ func newTestQueue[T any](t testing.TB, nc *nats.Conn, name string, opts ...ipc.O
 	return q
 }
 
-// eventually polls cond until it holds or ctx ends.
-func eventually(t testing.TB, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: never happened: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
 func TestQueueFIFO(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "fifo")
 	const n = 2000
 	for i := range n {
@@ -104,8 +76,8 @@ func TestQueueFIFO(t *testing.T) {
 }
 
 func TestQueueSharedByName(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	put := newTestQueue[string](t, connect(t, b), "shared", ipc.WithMaxSize(0))
 	get := newTestQueue[string](t, connectTCP(t, b), "shared")
 	if get.Name() != "shared" {
@@ -121,8 +93,8 @@ func TestQueueSharedByName(t *testing.T) {
 }
 
 func TestQueueTwoGettersSplit(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	const n = 3000
 	prod := newTestQueue[int](t, connect(t, b), "split")
 	getters := []*ipc.Queue[int]{
@@ -183,8 +155,8 @@ func TestQueueTwoGettersSplit(t *testing.T) {
 }
 
 func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	const ackWait = 300 * time.Millisecond
 	q := newTestQueue[string](t, connect(t, b), "vanish", ipc.WithAckWait(ackWait))
 	ncDoomed := connectTCP(t, b)
@@ -201,7 +173,7 @@ func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
 		t.Fatalf("doomed Get = %q, %v", v, err)
 	}
 	// "second" was fetched ahead, unacknowledged; now the getter dies.
-	eventually(t, ctx, "prefetch of the second item", func() bool { return doomed.Buffered() == 1 })
+	testutil.WaitFor(t, 30*time.Second, "prefetch of the second item", func() bool { return doomed.Buffered() == 1 })
 	ncDoomed.Close()
 	start := time.Now()
 	v, err := q.Get(ctx)
@@ -213,13 +185,13 @@ func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
 	}
 	if n, err := q.Len(ctx); err != nil || n != 0 {
 		// "first" was acknowledged: it must not come back.
-		eventually(t, ctx, "queue drained", func() bool { n, err := q.Len(ctx); return err == nil && n == 0 })
+		testutil.WaitFor(t, 30*time.Second, "queue drained", func() bool { n, err := q.Len(ctx); return err == nil && n == 0 })
 	}
 }
 
 func TestQueueCloseGivesBackPrefetched(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "giveback", ipc.WithAckWait(time.Hour))
 	h := newTestQueue[int](t, connectTCP(t, b), "giveback", ipc.WithPrefetch(10))
 	for i := range 5 {
@@ -233,7 +205,7 @@ func TestQueueCloseGivesBackPrefetched(t *testing.T) {
 	if v, err := h.Get(ctx); err != nil || v != 0 {
 		t.Fatalf("Get = %d, %v", v, err)
 	}
-	eventually(t, ctx, "prefetch", func() bool { return h.Buffered() == 4 })
+	testutil.WaitFor(t, 30*time.Second, "prefetch", func() bool { return h.Buffered() == 4 })
 	if err := h.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -258,8 +230,8 @@ func TestQueueCloseGivesBackPrefetched(t *testing.T) {
 }
 
 func TestQueueMaxSize(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "bounded", ipc.WithMaxSize(2))
 	for i := range 2 {
 		if err := q.Put(ctx, i); err != nil {
@@ -299,8 +271,8 @@ func TestQueueMaxSize(t *testing.T) {
 }
 
 func TestQueueLenEmpty(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[string](t, connect(t, b), "len")
 	if empty, err := q.Empty(ctx); err != nil || !empty {
 		t.Fatalf("Empty() = %v, %v on a new queue", empty, err)
@@ -317,15 +289,15 @@ func TestQueueLenEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The ack is asynchronous: Len is approximate, as in Python.
-	eventually(t, ctx, "Len 2 after a Get", func() bool { n, err := q.Len(ctx); return err == nil && n == 2 })
+	testutil.WaitFor(t, 30*time.Second, "Len 2 after a Get", func() bool { n, err := q.Len(ctx); return err == nil && n == 2 })
 	if empty, err := q.Empty(ctx); err != nil || empty {
 		t.Fatalf("Empty() = %v, %v with 2 items", empty, err)
 	}
 }
 
 func TestQueueGetTimeout(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[string](t, connect(t, b), "timeout")
 	if _, err := q.GetTimeout(ctx, 20*time.Millisecond); !errors.Is(err, ipc.ErrQueueEmpty) {
 		t.Fatalf("GetTimeout on empty = %v, want ipc.ErrQueueEmpty", err)
@@ -347,8 +319,8 @@ func TestQueueGetTimeout(t *testing.T) {
 }
 
 func TestQueueUndecodableItem(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	raw := newTestQueue[[]byte](t, nc, "garbage")
 	ints := newTestQueue[int](t, nc, "garbage")
@@ -367,8 +339,8 @@ func TestQueueUndecodableItem(t *testing.T) {
 }
 
 func TestQueueClosedAndDeleted(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	q := newTestQueue[int](t, nc, "gone")
 	if err := q.Put(ctx, 1); err != nil {
@@ -400,8 +372,8 @@ func TestQueueClosedAndDeleted(t *testing.T) {
 }
 
 func TestQueueInvalidArguments(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	tests := []struct {
 		name  string
@@ -445,8 +417,8 @@ func TestQueueInvalidArguments(t *testing.T) {
 // own TCP connection, moving b.N small strings through a queue. Run it with
 // -benchtime=200000x for the figure comparable with Python's mp.Queue.
 func BenchmarkQueuePutGet(b *testing.B) {
-	ctx := testCtx(b)
-	srv := startBroker(b)
+	ctx := testutil.Ctx(b, 30*time.Second)
+	srv := testutil.StartBroker(b, quietBroker)
 	name := "bench" + strconv.Itoa(b.N)
 	prod := newTestQueue[string](b, connectTCP(b, srv), name)
 	cons := newTestQueue[string](b, connectTCP(b, srv), name)
@@ -482,8 +454,8 @@ func BenchmarkQueuePutGet(b *testing.B) {
 }
 
 func TestQueueCloseWakesGetters(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "wake")
 	errs := make(chan error, 3)
 	for range 3 {

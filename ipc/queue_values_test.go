@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/ipc"
 )
@@ -33,14 +34,14 @@ func bucketState(t testing.TB, nc *nats.Conn, bucket string) (state jetstream.St
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(testCtx(t), "OBJ_"+bucket)
+	s, err := js.Stream(testutil.Ctx(t, 30*time.Second), "OBJ_"+bucket)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return state, false
 	}
 	if err != nil {
 		t.Fatalf("bucket %s: %v", bucket, err)
 	}
-	info, err := s.Info(testCtx(t))
+	info, err := s.Info(testutil.Ctx(t, 30*time.Second))
 	if err != nil {
 		t.Fatalf("bucket %s: %v", bucket, err)
 	}
@@ -52,7 +53,7 @@ func bucketState(t testing.TB, nc *nats.Conn, bucket string) (state jetstream.St
 func waitBucketEmpty(t testing.TB, nc *nats.Conn, bucket string) {
 	t.Helper()
 	var st jetstream.StreamState
-	eventually(t, testCtx(t), "bucket "+bucket+" emptied", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "bucket "+bucket+" emptied", func() bool {
 		var ok bool
 		st, ok = bucketState(t, nc, bucket)
 		if !ok {
@@ -94,8 +95,8 @@ func TestOpenMsgStoredItem(t *testing.T) {
 // on an unbounded queue (so the small ones are packed), come out in the
 // order they were put, byte for byte; the stored ones are then deleted.
 func TestQueueMixedSizesKeepOrder(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	put := newTestQueue[[]byte](t, connect(t, b), "mixed")
 	get := newTestQueue[[]byte](t, connectTCP(t, b), "mixed")
 	const n = 300
@@ -141,8 +142,8 @@ func TestQueueMixedSizesKeepOrder(t *testing.T) {
 // Get fail at once with an error that says so; the items after it are
 // not lost.
 func TestQueueStoredItemMissing(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	q := newTestQueue[[]byte](t, nc, "missing")
 	big := itemOf(1, 5<<20)
@@ -188,8 +189,8 @@ func TestQueueStoredItemMissing(t *testing.T) {
 // holds ipc.WithMaxSize of them, and a Put that gives up deletes the value it
 // stored.
 func TestQueueBoundedCountsStoredItems(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	q := newTestQueue[[]byte](t, nc, "bounded-large", ipc.WithMaxSize(2))
 	for i := range 2 {
@@ -213,7 +214,7 @@ func TestQueueBoundedCountsStoredItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, ctx, "the refused Put's value deleted", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the refused Put's value deleted", func() bool {
 		objs, err := store.List(ctx)
 		return err == nil && len(objs) == 2
 	})
@@ -229,8 +230,8 @@ func TestQueueBoundedCountsStoredItems(t *testing.T) {
 // ipc.WithValueTTL is the queue's: whichever handle stores the first
 // large item makes the bucket with the TTL the queue was created with.
 func TestQueueValueTTL(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	if _, err := ipc.NewQueue[int](ctx, nc, "ttl", ipc.WithValueTTL(time.Millisecond)); !errors.Is(err, ipc.ErrInvalidOption) {
 		t.Fatalf("ipc.WithValueTTL(1ms) = %v, want ipc.ErrInvalidOption", err)
@@ -275,8 +276,8 @@ func TestQueueValueTTL(t *testing.T) {
 // with small ones; each is deleted once received, and the bucket goes
 // with the pipe.
 func TestPipeLargeValuesInOrder(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	a, _ := newTestPipe[[]byte](t, nc)
 	bb := openTestPipe[[]byte](t, connectTCP(t, b), strings.Replace(a.Name(), ".a", ".b", 1))
@@ -313,7 +314,7 @@ func TestPipeLargeValuesInOrder(t *testing.T) {
 // acks go out every quarter of the stale bound, and stop says when the
 // last went.
 func TestKeepReservedSendsProgress(t *testing.T) {
-	nc := connect(t, startBroker(t))
+	nc := connect(t, testutil.StartBroker(t, quietBroker))
 	sub, err := nc.SubscribeSync(nc.NewInbox())
 	if err != nil {
 		t.Fatal(err)

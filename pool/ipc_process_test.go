@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
@@ -60,7 +61,7 @@ var (
 // those items come back to the queue; the one it returned does not.
 func TestQueueConsumerProcessKilledItemsComeBack(t *testing.T) {
 	p := newProcPool(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	const name = "killed-consumer"
 	q, err := ipc.NewQueue[string](ctx, p.Conn(), name, ipc.WithAckWait(time.Second))
 	if err != nil {
@@ -116,7 +117,7 @@ func TestQueueConsumerProcessKilledItemsComeBack(t *testing.T) {
 // attaches: nothing is lost, order holds, EOF comes last.
 func TestPipeProcessWritesBeforeReaderAttaches(t *testing.T) {
 	p := newProcPool(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	r, w, err := ipc.NewPipe[int](ctx, p.Conn())
 	if err != nil {
 		t.Fatal(err)

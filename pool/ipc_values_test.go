@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
@@ -155,14 +156,14 @@ func storeBytes(t *testing.T, nc *nats.Conn, bucket string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(testCtx(t, 5*time.Second), "OBJ_"+bucket)
+	s, err := js.Stream(testutil.Ctx(t, 5*time.Second), "OBJ_"+bucket)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return 0
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(testCtx(t, 5*time.Second))
+	info, err := s.Info(testutil.Ctx(t, 5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func storeBytes(t *testing.T, nc *nats.Conn, bucket string) uint64 {
 // deleted once taken.
 func TestQueueLargeItemsBetweenProcesses(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const name, n, size = "ipcv-large", 4, 5 << 20
 	bucket := "PROCPOOL_Q_" + name
 	t.Cleanup(func() { _ = ipc.DeleteQueue(context.Background(), p.Conn(), name) })
@@ -236,7 +237,7 @@ func TestQueueLargeItemsBetweenProcesses(t *testing.T) {
 // the pipe.
 func TestPipeLargeValuesBetweenProcesses(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const n, size = 4, 5 << 20
 	a, b, err := ipc.NewPipe[[]byte](ctx, p.Conn())
 	if err != nil {
@@ -287,7 +288,7 @@ func TestProcessLargeArgumentAndResult(t *testing.T) {
 	p := newProcPool(t)
 	for _, size := range []int{5 << 20, 64 << 20} {
 		t.Run(fmt.Sprintf("%dMiB", size>>20), func(t *testing.T) {
-			ctx := testCtx(t, 120*time.Second)
+			ctx := testutil.Ctx(t, 120*time.Second)
 			in := patternOf(size, size)
 			pr := start(t, p, raw, in)
 			out, err := pr.Join(ctx)
@@ -312,7 +313,7 @@ func TestProcessLargeArgumentAndResult(t *testing.T) {
 // kill.
 func TestProcessStoredArgumentLifetime(t *testing.T) {
 	p := newProcPool(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	release, err := ipc.NewQueue[string](ctx, p.Conn(), holdQueue)
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +355,7 @@ func TestProcessLargeArgumentThroughBucket(t *testing.T) {
 	// A value root that cannot hold the pool's directory.
 	t.Setenv("PROCPOOL_VALUE_ROOT", filepath.Join(t.TempDir(), "absent", "root"))
 	p := newProcPool(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	in := patternOf(3, 5<<20)
 	pr := start(t, p, raw, in)
 	out, err := pr.Join(ctx)

@@ -81,13 +81,6 @@ func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 	return p
 }
 
-func testCtx(tb testing.TB, d time.Duration) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	tb.Cleanup(cancel)
-	return ctx
-}
-
 func ExampleMap() {
 	ctx := context.Background()
 	p, err := pool.New(ctx, pool.WithProcesses(2))

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -110,4 +111,23 @@ func FreePorts(tb testing.TB, n int) []int {
 		ln.Close()
 	}
 	return ports
+}
+
+// Deps lists the packages the package in the test's directory imports,
+// directly or not (go list -deps), or skips the test where there is no go
+// command, or under -short.
+func Deps(tb testing.TB) []string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("runs go list")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		tb.Skip("no go command")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
+	if err != nil {
+		tb.Fatalf("go list -deps: %v", err)
+	}
+	return strings.Fields(string(out))
 }
