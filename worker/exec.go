@@ -59,7 +59,8 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	j.name = m.Subject[min(len(rt.subj.TaskPrefix()), len(m.Subject)):]
 	tm := &rt.tm // decoded into the same memory, message after message
 	// Between messages, hold nothing of this one: a large Map chunk's
-	// data would stay in memory until the next message (+1 MB of RSS).
+	// data would stay in memory until the next message, which shows in
+	// a worker's RSS (BENCHMARKS.md, Figures behind code comments).
 	defer tm.Release()
 	err := wire.DecodeTaskMsgInto(m.Data, tm)
 	if err != nil || j.reply == "" || j.name == "" {
