@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/procpool/procpool/internal/wire"
 )
 
 // User is a named broker user. Give each role its own user: the pool's
@@ -82,7 +84,7 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 		// Other callers' tasks: nobody but the workers reads them.
 		"$JS.API.STREAM.MSG.GET." + tasks,
 		"$JS.API.DIRECT.GET." + tasks, "$JS.API.DIRECT.GET." + tasks + ".>",
-		"$JS.API.CONSUMER.MSG.NEXT." + tasks + ".>",
+		wire.ConsumerNextPrefix + tasks + ".>",
 		"$JS.API.STREAM.DELETE." + tasks, "$JS.API.STREAM.PURGE." + tasks,
 		"$JS.API.STREAM.MSG.DELETE." + tasks, "$JS.API.CONSUMER.DELETE." + tasks + ".>",
 		// Other callers' stored values: read by name (unguessable) only.

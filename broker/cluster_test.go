@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 // TestCluster3 forms a 3-node cluster, replicates a stream on all three,
@@ -134,7 +135,7 @@ func TestStandaloneJetStreamReady(t *testing.T) {
 // that requires route credentials, and a second node on a random route
 // port that routes to it.
 func TestClusterRandomPortAndRouteAuth(t *testing.T) {
-	port := strconv.Itoa(freePorts(t, 1)[0])
+	port := strconv.Itoa(testutil.FreePorts(t, 1)[0])
 	first := start(t, broker.Config{
 		ClusterListen:   "127.0.0.1:" + port,
 		ClusterUser:     "route",
@@ -156,7 +157,7 @@ func TestClusterRandomPortAndRouteAuth(t *testing.T) {
 	if second.ClusterAddr() == "" || strings.HasSuffix(second.ClusterAddr(), ":0") {
 		t.Fatalf("ClusterAddr = %q", second.ClusterAddr())
 	}
-	waitFor(t, 20*time.Second, "the two nodes to route", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the two nodes to route", func() bool {
 		return first.ClusterSize() == 2 && second.ClusterSize() == 2 && first.NumRoutes() > 0
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

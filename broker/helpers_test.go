@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 // testLogger returns a logger that writes warnings and errors to the
@@ -82,27 +82,12 @@ func inProcess(t testing.TB, b *broker.Server, opts ...nats.Option) *nats.Conn {
 	return nc
 }
 
-// freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
 // startCluster starts n nodes on loopback that all route to each other,
 // lets edit adjust each node's Config, and waits until every node sees the
 // whole cluster and JetStream has a meta leader.
 func startCluster(t testing.TB, n int, edit func(i int, cfg *broker.Config)) []*broker.Server {
 	t.Helper()
-	ports := freePorts(t, n)
+	ports := testutil.FreePorts(t, n)
 	var routes []string
 	for _, p := range ports {
 		routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(p))
@@ -125,7 +110,7 @@ func startCluster(t testing.TB, n int, edit func(i int, cfg *broker.Config)) []*
 		}
 		nodes[i] = start(t, cfg)
 	}
-	waitFor(t, 30*time.Second, "cluster to form", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "cluster to form", func() bool {
 		for _, b := range nodes {
 			if b.ClusterSize() != n {
 				return false
@@ -141,16 +126,4 @@ func startCluster(t testing.TB, n int, edit func(i int, cfg *broker.Config)) []*
 		}
 	}
 	return nodes
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -45,7 +45,7 @@ func buildBinaries(tb testing.TB) builtBinaries {
 type osProc struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testutil.SyncBuffer
 	exited chan struct{}
 }
 
@@ -53,7 +53,7 @@ type osProc struct {
 func startProc(tb testing.TB, name string, env []string, argv ...string) *osProc {
 	tb.Helper()
 	needProcFS(tb)
-	p := &osProc{name: name, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &osProc{name: name, out: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -122,25 +122,6 @@ func (p *osProc) waitOutput(tb testing.TB, re *regexp.Regexp, d time.Duration) s
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// freePorts reserves n loopback TCP ports (released before use: a tiny race).
-func freePorts(tb testing.TB, n int) []int {
-	tb.Helper()
-	var ports []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
 }
 
 var readyURL = regexp.MustCompile(`procpool broker \S+ ready: (\S+)`)

@@ -18,6 +18,7 @@ import (
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/internal/testcerts"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -100,7 +101,7 @@ func startCluster(t *testing.T) *testCluster {
 	if err := os.WriteFile(conf, []byte(authConfig(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	routePorts := freePorts(t, 3)
+	routePorts := testutil.FreePorts(t, 3)
 	var routes []string
 	for _, p := range routePorts {
 		routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(p))
@@ -121,7 +122,7 @@ func startCluster(t *testing.T) *testCluster {
 		c.urls = append(c.urls, strings.Replace(u, "nats://", "tls://", 1))
 	}
 	for i := range c.nodes {
-		waitFor(t, 60*time.Second, "JetStream on "+c.names[i], func() bool { return c.jetStreamOK(i) })
+		testutil.WaitFor(t, 60*time.Second, "JetStream on "+c.names[i], func() bool { return c.jetStreamOK(i) })
 	}
 	return c
 }
@@ -182,7 +183,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 	t.Setenv("PROCPOOL_VALUE_ROOT", t.TempDir())
 	c.worker(t, "worker-n1", 0, 1)
 	c.worker(t, "worker-n2", 1, 1)
-	waitFor(t, 20*time.Second, "two remote workers", func() bool { return len(p.Workers()) >= 2 })
+	testutil.WaitFor(t, 20*time.Second, "two remote workers", func() bool { return len(p.Workers()) >= 2 })
 	if got := p.Conn().ConnectedUrl(); !strings.HasPrefix(got, "tls://") || !p.Conn().TLSRequired() {
 		t.Fatalf("the caller's connection %s is not TLS", got)
 	}
@@ -206,7 +207,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 				want[items[i]] = builtin.CountPrimes(items[i])
 			}
 		}
-		ctx := testCtx(t, 3*time.Minute)
+		ctx := testutil.Ctx(t, 3*time.Minute)
 		got := 0
 		var killedAt time.Time
 		for v, err := range pool.IMap(ctx, p, builtin.Primes, slices.Values(items), pool.WithChunksize(10)) {
@@ -230,7 +231,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 		// Every task message is acked and gone (acks follow results, so poll).
 		js, _ := jetstream.New(c.admin(t, (victim+1)%3))
 		var left uint64
-		waitFor(t, 20*time.Second, "an empty task stream", func() bool {
+		testutil.WaitFor(t, 20*time.Second, "an empty task stream", func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			s, err := js.Stream(ctx, "PROCPOOL_"+clusterPool)
@@ -246,7 +247,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 	// nodes, with the recommended credentials: through the pool's bucket
 	// (R3 like the task stream), which is empty again afterwards.
 	t.Run("LargeValues", func(t *testing.T) {
-		ctx := testCtx(t, 2*time.Minute)
+		ctx := testutil.Ctx(t, 2*time.Minute)
 		big := make([]string, 6)
 		for i := range big {
 			big[i] = strings.Repeat(string(rune('a'+i)), 5<<20)
@@ -288,7 +289,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 	}
 
 	t.Run("WorkerJoinsMidMap", func(t *testing.T) {
-		ctx := testCtx(t, 2*time.Minute)
+		ctx := testutil.Ctx(t, 2*time.Minute)
 		const n = 200
 		var whos []builtin.Who
 		var joiner *osProc
@@ -313,8 +314,8 @@ func TestClusterTLSPermissions(t *testing.T) {
 
 	t.Run("WorkerHostKilledMidMap", func(t *testing.T) {
 		victim := c.worker(t, "worker-victim", up[len(up)-1], 2)
-		waitFor(t, 20*time.Second, "the victim's workers", func() bool { return len(p.Workers()) >= 5 })
-		ctx := testCtx(t, 2*time.Minute)
+		testutil.WaitFor(t, 20*time.Second, "the victim's workers", func() bool { return len(p.Workers()) >= 5 })
+		ctx := testutil.Ctx(t, 2*time.Minute)
 		const n = 300
 		var whos []builtin.Who
 		var dead []int
@@ -373,7 +374,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 		if si := c.streamInfo(t, up[0]); si.Config.Replicas != 3 {
 			t.Fatalf("stream after the attempt: %+v", si.Config)
 		}
-		out, err := pool.Map(testCtx(t, time.Minute), p, builtin.Upper, []string{"still", "works"})
+		out, err := pool.Map(testutil.Ctx(t, time.Minute), p, builtin.Upper, []string{"still", "works"})
 		if err != nil || strings.Join(out, " ") != "STILL WORKS" {
 			t.Fatalf("Map after the rogue attempt: %v, %v", out, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -27,7 +28,7 @@ func checkAttempts(t *testing.T, execs []execution, want, maxAttempts int) {
 // them one of the dead pids, and it still does work.
 func checkRecovered(t *testing.T, p *pool.Pool, n int, dead ...int) {
 	t.Helper()
-	waitFor(t, 15*time.Second, "workers back to full strength", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "workers back to full strength", func() bool {
 		pids := workerPIDs(p)
 		if len(pids) != n {
 			return false
@@ -39,7 +40,7 @@ func checkRecovered(t *testing.T, p *pool.Pool, n int, dead ...int) {
 		}
 		return true
 	})
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	items := make([]probe, 50)
 	for i := range items {
 		items[i] = probe{N: i, Log: t.TempDir() + "/after.log"}
@@ -58,9 +59,9 @@ func checkRecovered(t *testing.T, p *pool.Pool, n int, dead ...int) {
 func TestRow01WorkerKilledMidTask(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
 	log := newExecLog(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	res := pool.ApplyAsync(ctx, p, blockFirst, probe{Log: log.path, N: 21})
-	waitFor(t, 10*time.Second, "the task to start", func() bool { return len(log.read(t)) == 1 })
+	testutil.WaitFor(t, 10*time.Second, "the task to start", func() bool { return len(log.read(t)) == 1 })
 	victim := log.read(t)[0].pid
 	killed := time.Now()
 	if err := killPID(victim); err != nil {
@@ -90,7 +91,7 @@ func TestRow01WorkerKilledMidTask(t *testing.T) {
 func TestRow02TaskPanicsOrReturnsError(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
 	log := newExecLog(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	before := workerPIDs(p)
 
 	_, err := pool.Apply(ctx, p, failOrPanic, probe{Log: log.path, N: 2})
@@ -120,7 +121,7 @@ func TestRow02TaskPanicsOrReturnsError(t *testing.T) {
 func TestRow03TaskCallsOsExit(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
 	log := newExecLog(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	start := time.Now()
 	got, err := pool.Apply(ctx, p, exitFirst, probe{Log: log.path, N: 5})
 	if err != nil {
@@ -139,7 +140,7 @@ func TestRow03TaskCallsOsExit(t *testing.T) {
 func TestRow04TaskHangsIgnoringContext(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2), pool.WithTaskTimeout(300*time.Millisecond))
 	log := newExecLog(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	start := time.Now()
 	hung := pool.ApplyAsync(ctx, p, hang, probe{Log: log.path})
 	// Other tasks are fine meanwhile.
@@ -158,7 +159,7 @@ func TestRow04TaskHangsIgnoringContext(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("hung task reported after %s", d)
 	}
-	waitFor(t, 10*time.Second, "the hung worker to exit", func() bool { return !alive(te.PID) })
+	testutil.WaitFor(t, 10*time.Second, "the hung worker to exit", func() bool { return !alive(te.PID) })
 	checkAttempts(t, log.read(t), 1, 3)
 	checkRecovered(t, p, 2, te.PID)
 }
@@ -166,7 +167,7 @@ func TestRow04TaskHangsIgnoringContext(t *testing.T) {
 func TestRow05LongTaskNotRedelivered(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2), pool.WithAckWait(300*time.Millisecond))
 	log := newExecLog(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	got, err := pool.Apply(ctx, p, sleepy, probe{Log: log.path, N: 1, Wait: 2 * time.Second})
 	if err != nil || got.N != 2 || got.Attempt != 1 {
 		t.Fatalf("long task: %+v %v", got, err)
@@ -180,9 +181,9 @@ func TestRow05LongTaskNotRedelivered(t *testing.T) {
 func TestRow06StaleWorkerFinishesAfterRedelivery(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2), pool.WithAckWait(300*time.Millisecond))
 	log := newExecLog(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	res := pool.ApplyAsync(ctx, p, stallFirst, probe{Log: log.path, N: 3, Wait: 500 * time.Millisecond})
-	waitFor(t, 10*time.Second, "the task to start", func() bool { return len(log.read(t)) == 1 })
+	testutil.WaitFor(t, 10*time.Second, "the task to start", func() bool { return len(log.read(t)) == 1 })
 	stale := log.read(t)[0].pid
 	pause(t, stale)
 	got, err := res.Get(10 * time.Second)
@@ -194,7 +195,7 @@ func TestRow06StaleWorkerFinishesAfterRedelivery(t *testing.T) {
 		t.Fatalf("first result %+v came from the stopped worker %d", got, stale)
 	}
 	// The stale worker wakes, finishes attempt 1 and answers too: dropped, counted.
-	waitFor(t, 10*time.Second, "the stale result to be dropped", func() bool { return p.Stats().DuplicateResult == 1 })
+	testutil.WaitFor(t, 10*time.Second, "the stale result to be dropped", func() bool { return p.Stats().DuplicateResult == 1 })
 	checkAttempts(t, log.read(t), 2, 3)
 	if again, err := res.Get(time.Second); err != nil || again != got {
 		t.Fatalf("result changed after the stale answer: %+v %v", again, err)
@@ -205,7 +206,7 @@ func TestRow06StaleWorkerFinishesAfterRedelivery(t *testing.T) {
 func TestRow07PoisonTask(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2), pool.WithMaxAttempts(3))
 	log := newExecLog(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	bad := pool.ApplyAsync(ctx, p, poison, probe{Log: log.path})
 	items := make([]probe, 300)
 	for i := range items {
@@ -231,7 +232,7 @@ func TestRow07PoisonTask(t *testing.T) {
 func TestRow16RecyclingUnderLoad(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2), pool.WithMaxTasksPerChild(10))
 	log := newExecLog(t)
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	items := make([]probe, 1000)
 	for i := range items {
 		items[i] = probe{N: i, Log: log.path}

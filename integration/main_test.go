@@ -81,19 +81,6 @@ func (l execLog) executions(tb testing.TB) map[string][]execution {
 	return m
 }
 
-// waitFor polls cond until it holds or the deadline passes (no sleeping
-// for synchronisation: the poll is bounded and fails loudly).
-func waitFor(tb testing.TB, d time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // newPool starts a pool; at cleanup it terminates it and checks that no
 // process it spawned is left (invariant I4).
 func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
@@ -112,12 +99,6 @@ func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 		assertNoChildren(tb)
 	})
 	return p
-}
-
-func testCtx(tb testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	tb.Cleanup(cancel)
-	return ctx
 }
 
 // children lists the live processes whose parent is pid (zombies included:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -23,7 +24,7 @@ type observedPool struct {
 
 func newObservedPool(t *testing.T, name string, processes int, opts ...pool.Option) observedPool {
 	t.Helper()
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	b, err := broker.Start(ctx, broker.Config{})
 	if err != nil {
 		t.Fatalf("broker.Start: %v", err)
@@ -55,7 +56,7 @@ func natsCLI(t *testing.T) string {
 	if _, err := os.Stat(gobin); err == nil {
 		return gobin
 	}
-	ctx := testCtx(t, 10*time.Minute)
+	ctx := testutil.Ctx(t, 10*time.Minute)
 	out, err := exec.CommandContext(ctx, "go", "install", "github.com/nats-io/natscli/nats@v0.5.0").CombinedOutput()
 	if err != nil {
 		skipOutsideCI(t, "the nats CLI is not on PATH and `go install github.com/nats-io/natscli/nats@v0.5.0` failed (%v): %s", err, out)

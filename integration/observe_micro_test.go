@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/micro"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -19,7 +20,7 @@ import (
 func TestObserveNatsMicro(t *testing.T) {
 	nats := natsCLI(t)
 	p := newObservedPool(t, "obsmicro", 2)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	log := newExecLog(t)
 	const n = 12
 	for i := range n {

@@ -2,24 +2,24 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 // startDemo runs `procpool demo --processes 2` and returns it once it has
 // listed its worker processes, with their pids.
-func startDemo(t *testing.T) (*exec.Cmd, *lockedBuffer, chan error, []int) {
+func startDemo(t *testing.T) (*exec.Cmd, *testutil.SyncBuffer, chan error, []int) {
 	t.Helper()
 	cmd := exec.Command(procpoolCLI(t), "demo", "--processes", "2")
-	stderr := &lockedBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -72,24 +72,6 @@ func startDemo(t *testing.T) (*exec.Cmd, *lockedBuffer, chan error, []int) {
 	return cmd, stderr, exited, pids
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func exitCodeOf(t *testing.T, err error) int {
 	t.Helper()
 	var ee *exec.ExitError
@@ -104,7 +86,7 @@ func exitCodeOf(t *testing.T, err error) int {
 
 func waitGone(t *testing.T, pids []int, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, "worker processes to exit", func() bool {
+	testutil.WaitFor(t, d, "worker processes to exit", func() bool {
 		for _, pid := range pids {
 			if alive(pid) {
 				return false
@@ -145,7 +127,7 @@ func TestCLIFirstSignalStopsGracefully(t *testing.T) {
 func TestCLISecondSignalStopsNow(t *testing.T) {
 	cmd, stderr, exited, pids := startDemo(t)
 	_ = cmd.Process.Signal(os.Interrupt)
-	waitFor(t, 5*time.Second, "the first signal to be noticed", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the first signal to be noticed", func() bool {
 		return strings.Contains(stderr.String(), "stopping")
 	})
 	_ = cmd.Process.Signal(os.Interrupt)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -39,7 +40,7 @@ type statusJSON struct {
 func TestObserveStatusJSON(t *testing.T) {
 	cli := procpoolCLI(t)
 	p := newObservedPool(t, "obsstatus", 2)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	log := newExecLog(t)
 	for i := range 6 {
 		if _, err := pool.Apply(ctx, p.Pool, quick, probe{N: i, Log: log.path}); err != nil {
@@ -51,7 +52,7 @@ func TestObserveStatusJSON(t *testing.T) {
 	for i := range 5 {
 		rs = append(rs, pool.ApplyAsync(ctx, p.Pool, sleepy, probe{N: i, Wait: 3 * time.Second, Log: log.path}))
 	}
-	waitFor(t, 10*time.Second, "both workers busy", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "both workers busy", func() bool {
 		busy := 0
 		for _, w := range p.Workers() {
 			if w.Busy && w.Task == sleepy.Name() {
@@ -107,11 +108,11 @@ func TestObserveStatusJSON(t *testing.T) {
 // replaces it without counting it lost.
 func TestObserveDrainWorker(t *testing.T) {
 	p := newObservedPool(t, "obsdrain", 2)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	log := newExecLog(t)
 	ar := pool.ApplyAsync(ctx, p.Pool, sleepy, probe{N: 21, Wait: 1500 * time.Millisecond, Log: log.path})
 	var victim pool.WorkerInfo
-	waitFor(t, 10*time.Second, "a worker busy with the task", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "a worker busy with the task", func() bool {
 		for _, w := range p.Workers() {
 			if w.Busy && w.Task == sleepy.Name() {
 				victim = w
@@ -145,8 +146,8 @@ func TestObserveDrainWorker(t *testing.T) {
 	if v.N != 42 || v.PID != victim.PID || v.Attempt != 1 {
 		t.Fatalf("the drained worker's task came back %+v, want N 42 from pid %d on attempt 1", v, victim.PID)
 	}
-	waitFor(t, 10*time.Second, "the drained worker to exit", func() bool { return !alive(victim.PID) })
-	waitFor(t, 15*time.Second, "the pool back to 2 workers", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the drained worker to exit", func() bool { return !alive(victim.PID) })
+	testutil.WaitFor(t, 15*time.Second, "the pool back to 2 workers", func() bool {
 		ws := workerPIDs(p.Pool)
 		return len(ws) == 2 && !slices.Contains(ws, victim.PID)
 	})

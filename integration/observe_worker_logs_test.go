@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -42,7 +43,7 @@ func TestWorkerBinaryChildLogs(t *testing.T) {
 	opts := remoteOpts(t, b, 0)
 	opts = append(opts, pool.WithName(poolName(t)+"-info"))
 	p := remotePool(t, opts...)
-	if _, err := pool.Apply(testCtx(t, 30*time.Second), p, builtin.Upper, "x"); err != nil {
+	if _, err := pool.Apply(testutil.Ctx(t, 30*time.Second), p, builtin.Upper, "x"); err != nil {
 		t.Fatal(err) // the worker served a task, so it is past "worker ready"
 	}
 	if out := q.out.String(); strings.Contains(out, "level=DEBUG") {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -24,7 +25,7 @@ func TestWorkerBinaryMetrics(t *testing.T) {
 	p := remotePool(t, remoteOpts(t, b, 0)...)
 	pl := `pool="` + poolName(t) + `"`
 
-	waitFor(t, 10*time.Second, "procpool_worker_processes_alive 2", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "procpool_worker_processes_alive 2", func() bool {
 		return metric(t, addr, "procpool_worker_processes_alive{"+pl+"}") == 2
 	})
 	if got := metric(t, addr, "procpool_worker_tasks_completed_total{"+pl+"}"); got != 0 {
@@ -32,7 +33,7 @@ func TestWorkerBinaryMetrics(t *testing.T) {
 	}
 
 	const ok, bad = 40, 3
-	ctx := testCtx(t, time.Minute)
+	ctx := testutil.Ctx(t, time.Minute)
 	if _, err := pool.Map(ctx, p, builtin.Sleep, sleeps(ok, time.Millisecond), pool.WithChunksize(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestWorkerBinaryMetrics(t *testing.T) {
 	}
 	// Heartbeats come once a second: poll until the counts arrive, then
 	// check that they are exact (not just large enough).
-	waitFor(t, 10*time.Second, "the counts in the heartbeats", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the counts in the heartbeats", func() bool {
 		return metric(t, addr, "procpool_worker_tasks_completed_total{"+pl+"}") >= ok &&
 			metric(t, addr, "procpool_worker_tasks_failed_total{"+pl+"}") >= bad
 	})

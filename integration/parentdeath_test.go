@@ -11,6 +11,7 @@ import (
 
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -48,7 +49,7 @@ func parentBusy(ctx context.Context, p *pool.Pool) int {
 // SIGKILLed. Only their stdin reaching end of file can end them: all three
 // must be gone within 3 s.
 func TestParentDeathByStdinAlone(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	log := newExecLog(t)
 	cmd, sc, pids := startParent(t, "busy", spawn.PortableEnv+"=1", parentLogEnv+"="+log.path,
 		parentBrokerEnv+"="+strings.Join([]string{b.ClientURL(), b.User(), b.Password(), poolName(t)}, " "))
@@ -75,7 +76,7 @@ func TestParentDeathByStdinAlone(t *testing.T) {
 	}
 	_ = cmd.Wait()
 	killed := time.Now()
-	waitFor(t, 3*time.Second, "the workers and the one-shot process to exit by their stdin alone", func() bool {
+	testutil.WaitFor(t, 3*time.Second, "the workers and the one-shot process to exit by their stdin alone", func() bool {
 		for _, pid := range pids {
 			if alive(pid) {
 				return false

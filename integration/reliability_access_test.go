@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -40,7 +41,7 @@ func TestRow18UnauthenticatedClientRefused(t *testing.T) {
 		})
 	}
 	// The pool's own connection and workers are unaffected.
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	if got, err := pool.Apply(ctx, p, quick, probe{N: 4, Log: os.DevNull}); err != nil || got.N != 8 {
 		t.Fatalf("Apply after refused clients: %+v, %v", got, err)
 	}
@@ -48,7 +49,7 @@ func TestRow18UnauthenticatedClientRefused(t *testing.T) {
 	// With credentials the test knows (an external broker), the right ones
 	// connect and wrong ones do not: the refusals above are about
 	// credentials, not about TCP access.
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	if err := connectAs(b.ClientURL(), nats.UserInfo(b.User(), b.Password())); err != nil {
 		t.Fatalf("right credentials refused: %v", err)
 	}
@@ -145,7 +146,7 @@ func hexIP(h string) string {
 func TestRow20NoSecretsInProcessMetadata(t *testing.T) {
 	// An external broker, so that the test knows the secrets to look for.
 	const user, password = "row20user", "row20-Secret-Pa55word-0123456789"
-	b := startBroker(t, broker.Config{User: user, Password: password})
+	b := testutil.StartBroker(t, broker.Config{User: user, Password: password})
 	p := externalPool(t, b.ClientURL(), user, password, pool.WithProcesses(2))
 	pids := workerPIDs(p)
 	if len(pids) != 2 {

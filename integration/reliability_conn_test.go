@@ -9,6 +9,7 @@ import (
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -20,7 +21,7 @@ import (
 func mapThroughCut(t *testing.T, p *pool.Pool, px *proxy, n int, outage time.Duration) execLog {
 	t.Helper()
 	log := newExecLog(t)
-	ctx := testCtx(t, 45*time.Second)
+	ctx := testutil.Ctx(t, 45*time.Second)
 	items := make([]probe, n)
 	for i := range items {
 		items[i] = probe{N: i, Log: log.path, Wait: 10 * time.Millisecond}
@@ -34,7 +35,7 @@ func mapThroughCut(t *testing.T, p *pool.Pool, px *proxy, n int, outage time.Dur
 		out, err := pool.Map(ctx, p, sleepy, items, pool.WithChunksize(1))
 		res <- result{out, err}
 	}()
-	waitFor(t, 30*time.Second, "some tasks to run", func() bool { return len(log.read(t)) >= 20 })
+	testutil.WaitFor(t, 30*time.Second, "some tasks to run", func() bool { return len(log.read(t)) >= 20 })
 	px.Cut()
 	cutAt := len(log.read(t))
 	time.Sleep(outage) // the fault itself, not synchronisation
@@ -62,7 +63,7 @@ func mapThroughCut(t *testing.T, p *pool.Pool, px *proxy, n int, outage time.Dur
 }
 
 func TestRow12CallerConnectionCut(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	px := newProxy(t, strings.TrimPrefix(b.ClientURL(), "nats://"))
 	p := externalPool(t, px.URL(), b.User(), b.Password(), pool.WithProcesses(0))
 	w1 := startWorkerProc(t, b.ClientURL(), b.User(), b.Password(), p.Name())
@@ -87,7 +88,7 @@ func TestRow12CallerConnectionCut(t *testing.T) {
 }
 
 func TestRow12WorkerConnectionCut(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	px := newProxy(t, strings.TrimPrefix(b.ClientURL(), "nats://"))
 	p := externalPool(t, b.ClientURL(), b.User(), b.Password(), pool.WithProcesses(0), pool.WithMaxAttempts(3))
 	w1 := startWorkerProc(t, px.URL(), b.User(), b.Password(), p.Name())
@@ -121,7 +122,7 @@ func TestRow12WorkerConnectionCut(t *testing.T) {
 // error naming the store; never a wrong value, never a hang. The pool then
 // carries large values again.
 func TestRow12CallerCutMidUpload(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	px := newProxy(t, strings.TrimPrefix(b.ClientURL(), "nats://"))
 	p := externalPool(t, px.URL(), b.User(), b.Password(), pool.WithProcesses(0))
 	w := startWorkerProc(t, b.ClientURL(), b.User(), b.Password(), p.Name())
@@ -134,10 +135,10 @@ func TestRow12CallerCutMidUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t, 90*time.Second)
+	ctx := testutil.Ctx(t, 90*time.Second)
 	arg := builtin.BlobBytes(64 << 20)
 	r := pool.ApplyAsync(ctx, p, checksumTask, arg)
-	waitFor(t, 30*time.Second, "the upload to begin", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the upload to begin", func() bool {
 		s, err := js.Stream(ctx, "OBJ_"+blob.Bucket(p.Name()))
 		return err == nil && s.CachedInfo().State.Bytes > 0
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/pool"
 )
@@ -19,7 +20,7 @@ import (
 // decoders themselves are fuzzed in internal/wire and internal/spawn.
 
 func TestRow09GarbageOnTaskSubjects(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	p := externalPool(t, b.ClientURL(), b.User(), b.Password(), pool.WithProcesses(0))
 	workers := []*workerProc{
 		startWorkerProc(t, b.ClientURL(), b.User(), b.Password(), p.Name()),
@@ -42,7 +43,7 @@ func TestRow09GarbageOnTaskSubjects(t *testing.T) {
 	}
 
 	log := newExecLog(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	items := make([]probe, 200)
 	for i := range items {
 		items[i] = probe{N: i, Log: log.path, Wait: time.Millisecond}
@@ -94,7 +95,7 @@ func TestRow09GarbageOnTaskSubjects(t *testing.T) {
 			t.Fatalf("publish garbage: %v", err)
 		}
 	}
-	waitFor(t, 20*time.Second, "good tasks to run", func() bool { return len(log.read(t)) >= 10 })
+	testutil.WaitFor(t, 20*time.Second, "good tasks to run", func() bool { return len(log.read(t)) >= 10 })
 	for _, g := range dropped {
 		hdr := map[string]string{wire.HdrReply: inbox}
 		if g.noReply {
@@ -147,10 +148,10 @@ func TestRow09GarbageOnTaskSubjects(t *testing.T) {
 	}
 	// Each undecodable message was dropped with a logged reason...
 	var lines []string
-	waitFor(t, 10*time.Second, "a log line per dropped message", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "a log line per dropped message", func() bool {
 		lines = nil
 		for _, w := range workers {
-			lines = append(lines, w.stderr.lines("dropping malformed task message")...)
+			lines = append(lines, w.stderr.Lines("dropping malformed task message")...)
 		}
 		return len(lines) >= len(dropped)
 	})
@@ -164,7 +165,7 @@ func TestRow09GarbageOnTaskSubjects(t *testing.T) {
 	}
 	t.Logf("drop reasons:\n%s", strings.Join(lines, "\n"))
 	// ...and removed from the stream for good (not redelivered forever).
-	waitFor(t, 10*time.Second, "the task stream to be empty", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the task stream to be empty", func() bool {
 		s, err := js.Stream(ctx, wire.Subjects{Pool: p.Name()}.Stream())
 		if err != nil {
 			return false

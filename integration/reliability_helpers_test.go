@@ -1,9 +1,6 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,27 +13,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
 // Helpers of the reliability tests (rows 8-13, 18-20): an external broker
 // whose credentials the test knows, worker processes whose stderr it
 // reads, and a TCP proxy it can cut.
-
-// startBroker starts an in-process broker with cfg; it stops at cleanup.
-func startBroker(tb testing.TB, cfg broker.Config) *broker.Server {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Start(ctx, cfg)
-	if err != nil {
-		tb.Fatalf("broker.Start: %v", err)
-	}
-	tb.Cleanup(b.Shutdown)
-	return b
-}
 
 // poolName is a pool name unique to the test.
 func poolName(tb testing.TB) string {
@@ -59,7 +43,7 @@ func externalPool(tb testing.TB, url, user, password string, opts ...pool.Option
 // child), so that it can choose its URL and read its stderr.
 type workerProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 	exited chan struct{}
 }
 
@@ -82,7 +66,7 @@ func startWorkerProc(tb testing.TB, url, user, password, poolName string) *worke
 	defer stdin.Close()
 	cfg, _ := json.Marshal(spawn.ChildConfig{URL: url, User: user, Password: password, Pool: poolName,
 		ID: fmt.Sprintf("%s-w%d", poolName, time.Now().UnixNano()%1e6)})
-	w := &workerProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	w := &workerProc{stderr: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	w.cmd = exec.Command(os.Args[0])
 	w.cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
 	w.cmd.Stdin = stdin
@@ -136,40 +120,6 @@ func (w *workerProc) alive() bool {
 func (w *workerProc) kill() {
 	killGroup(w.pid())
 	<-w.exited
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and readers at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the lines that contain every one of words.
-func (s *syncBuffer) lines(words ...string) []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(s.String()))
-next:
-	for sc.Scan() {
-		for _, w := range words {
-			if !strings.Contains(sc.Text(), w) {
-				continue next
-			}
-		}
-		out = append(out, sc.Text())
-	}
-	return out
 }
 
 // proxy forwards loopback TCP connections to a target; Cut drops every

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -16,7 +17,7 @@ import (
 // then the error is the context's, saying that no worker is live.
 
 func TestRow10NoWorkers(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	p := externalPool(t, b.ClientURL(), b.User(), b.Password(), pool.WithProcesses(0))
 	if ws := p.Workers(); len(ws) != 0 {
 		t.Fatalf("Workers() = %+v, want none", ws)
@@ -45,7 +46,7 @@ func TestRow10NoWorkers(t *testing.T) {
 	}
 
 	// A call with a longer context waits durably for a worker.
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	waiting := pool.ApplyAsync(ctx, p, quick, probe{Log: log.path, N: 21})
 	items := make([]probe, 20)
 	for i := range items {
@@ -61,7 +62,7 @@ func TestRow10NoWorkers(t *testing.T) {
 		}
 		mapped <- err
 	}()
-	waitFor(t, 10*time.Second, "the calls to be queued", func() bool { return p.Stats().Pending == 21 })
+	testutil.WaitFor(t, 10*time.Second, "the calls to be queued", func() bool { return p.Stats().Pending == 21 })
 	if _, err := waiting.Get(500 * time.Millisecond); !errors.Is(err, pool.ErrTimeout) {
 		t.Fatalf("Get before any worker: %v, want ErrTimeout (still waiting)", err)
 	}
@@ -80,7 +81,7 @@ func TestRow10NoWorkers(t *testing.T) {
 		t.Fatalf("waiting Map after a worker appeared: %v", err)
 	}
 	t.Logf("queued calls completed %s after the worker appeared", time.Since(appeared))
-	waitFor(t, 10*time.Second, "the worker to show in Workers()", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the worker to show in Workers()", func() bool {
 		ws := p.Workers()
 		return len(ws) == 1 && ws[0].PID == w.pid() && !ws[0].Local
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -40,7 +41,7 @@ func (h *heapSampler) growth() uint64 { return h.peak - min(h.base, h.peak) }
 func TestRow13MapWindowBoundsInFlight(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
 	log := newExecLog(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	const window, n = 4, 400 // 100x the window
 	items := make([]probe, n)
 	for i := range items {
@@ -90,7 +91,7 @@ func TestRow13MapWindowBoundsInFlight(t *testing.T) {
 
 func TestRow13IMapLongInputBoundedHeap(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const (
 		window    = 8
 		chunksize = 4
@@ -141,7 +142,7 @@ func TestRow13IMapLongInputBoundedHeap(t *testing.T) {
 
 func TestRow13ManyApplyAsync(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const n = 20000 // 5x the submit queue
 	rs := make([]*pool.AsyncResult[int], n)
 	start := time.Now()

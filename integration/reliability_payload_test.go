@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -25,10 +26,10 @@ import (
 const smallPayload = 64 << 10
 
 func TestRow08OversizedPayloads(t *testing.T) {
-	b := startBroker(t, broker.Config{MaxPayload: smallPayload})
+	b := testutil.StartBroker(t, broker.Config{MaxPayload: smallPayload})
 	p := externalPool(t, b.ClientURL(), b.User(), b.Password(), pool.WithProcesses(2))
 	pids := workerPIDs(p)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 
 	t.Run("argument/Apply", func(t *testing.T) {
 		n, err := pool.Apply(ctx, p, size, make([]byte, 100_000))
@@ -80,9 +81,9 @@ func TestRow08OversizedPayloads(t *testing.T) {
 // hold fails at once with an error that names its size and the store's
 // refusal, and the pool goes on.
 func TestRow08BeyondTheStore(t *testing.T) {
-	b := startBroker(t, broker.Config{MaxMemory: 8 << 20})
+	b := testutil.StartBroker(t, broker.Config{MaxMemory: 8 << 20})
 	p := externalPool(t, b.ClientURL(), b.User(), b.Password(), pool.WithProcesses(1))
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	start := time.Now()
 	_, err := pool.Apply(ctx, p, size, make([]byte, 16<<20))
 	if d := time.Since(start); d > 5*time.Second {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,6 +19,7 @@ import (
 	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -116,16 +116,6 @@ func (b *brokerProc) kill() {
 	<-b.exited
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // syncedStore is a broker store directory and a config file that fsyncs
 // every write: the durability settings under test (docs/reliability.md).
 func syncedStore(t *testing.T) (store, config string) {
@@ -140,19 +130,19 @@ func syncedStore(t *testing.T) (store, config string) {
 func TestRow11BrokerRestartFileStore(t *testing.T) {
 	store, config := syncedStore(t)
 	const user, pass = "row11", "row11-password-0123456789abcdef"
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	b := startBrokerProc(t, port, store, config, user, pass)
 	p := externalPool(t, b.url, user, pass, pool.WithFileStore(""), pool.WithProcesses(2), pool.WithMaxAttempts(3))
 
 	log := newExecLog(t)
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const n = 40
 	rs := make([]*pool.AsyncResult[outcome], n)
 	for i := range rs {
 		rs[i] = pool.ApplyAsync(ctx, p, sleepy, probe{N: i, Log: log.path, Wait: 100 * time.Millisecond})
 	}
 	// Tasks are accepted (some already ran: the stream has them all).
-	waitFor(t, 30*time.Second, "some tasks to run", func() bool { return len(log.read(t)) >= 4 })
+	testutil.WaitFor(t, 30*time.Second, "some tasks to run", func() bool { return len(log.read(t)) >= 4 })
 	b.kill()
 	killedAfter := len(log.executions(t))
 	t.Logf("broker SIGKILLed after %d of %d tasks started", killedAfter, n)
@@ -199,10 +189,10 @@ func TestRow11BrokerRestartFileStore(t *testing.T) {
 func TestRow11BrokerRestartLargeArguments(t *testing.T) {
 	store, config := syncedStore(t)
 	const user, pass = "row11", "row11-password-0123456789abcdef"
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	b := startBrokerProc(t, port, store, config, user, pass)
 	p := externalPool(t, b.url, user, pass, pool.WithFileStore(""), pool.WithProcesses(0))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const n = 5
 	rs := make([]*pool.AsyncResult[uint64], n)
 	want := make([]uint64, n)
@@ -215,7 +205,7 @@ func TestRow11BrokerRestartLargeArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the tasks to be stored", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the tasks to be stored", func() bool {
 		s, err := js.Stream(ctx, "PROCPOOL_"+p.Name())
 		return err == nil && s.CachedInfo().State.Msgs == n
 	})

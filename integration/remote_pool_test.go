@@ -10,6 +10,7 @@ import (
 
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -23,7 +24,7 @@ const remoteToken = "remote-test-token"
 func remoteSetup(t *testing.T) (builtBinaries, *broker.Server, []string) {
 	t.Helper()
 	bin := buildBinaries(t)
-	b := startBroker(t, broker.Config{Token: remoteToken})
+	b := testutil.StartBroker(t, broker.Config{Token: remoteToken})
 	env := []string{"PROCPOOL_URL=" + b.ClientURL(), "PROCPOOL_TOKEN=" + remoteToken, "PROCPOOL_POOL=" + poolName(t)}
 	return bin, b, env
 }
@@ -40,13 +41,13 @@ func TestRemoteOnlyPool(t *testing.T) {
 	w1 := startWorkerBinary(t, bin, "worker-1", 1, env...)
 	w2 := startWorkerBinary(t, bin, "worker-2", 1, env...)
 	p := remotePool(t, remoteOpts(t, b, 0)...)
-	waitFor(t, 10*time.Second, "two remote workers", func() bool { return len(p.Workers()) == 2 })
+	testutil.WaitFor(t, 10*time.Second, "two remote workers", func() bool { return len(p.Workers()) == 2 })
 	for _, w := range p.Workers() {
 		if w.Local {
 			t.Fatalf("worker %+v is local in a WithProcesses(0) pool", w)
 		}
 	}
-	ctx := testCtx(t, time.Minute)
+	ctx := testutil.Ctx(t, time.Minute)
 	whos, err := pool.Map(ctx, p, builtin.Sleep, sleeps(100, 10*time.Millisecond), pool.WithChunksize(1))
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +73,8 @@ func TestMixedPool(t *testing.T) {
 	bin, b, env := remoteSetup(t)
 	w := startWorkerBinary(t, bin, "worker", 1, env...)
 	p := remotePool(t, remoteOpts(t, b, 1)...)
-	waitFor(t, 10*time.Second, "a local and a remote worker", func() bool { return len(p.Workers()) == 2 })
-	ctx := testCtx(t, time.Minute)
+	testutil.WaitFor(t, 10*time.Second, "a local and a remote worker", func() bool { return len(p.Workers()) == 2 })
+	ctx := testutil.Ctx(t, time.Minute)
 	whos, err := pool.Map(ctx, p, builtin.Sleep, sleeps(100, 10*time.Millisecond), pool.WithChunksize(1))
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestRemoteWorkerJoinsMidMap(t *testing.T) {
 	bin, b, env := remoteSetup(t)
 	first := startWorkerBinary(t, bin, "worker-first", 1, env...)
 	p := remotePool(t, remoteOpts(t, b, 0)...)
-	ctx := testCtx(t, 2*time.Minute)
+	ctx := testutil.Ctx(t, 2*time.Minute)
 	const n = 300
 	var whos []builtin.Who
 	var joiner *osProc
@@ -134,7 +135,7 @@ func TestRemoteWorkerGroupKilledMidMap(t *testing.T) {
 	victim := startWorkerBinary(t, bin, "worker-victim", 2, env...)
 	survivor := startWorkerBinary(t, bin, "worker-survivor", 1, env...)
 	p := remotePool(t, remoteOpts(t, b, 0)...)
-	ctx := testCtx(t, 2*time.Minute)
+	ctx := testutil.Ctx(t, 2*time.Minute)
 	const n = 300
 	items := make([]int, n)
 	for i := range items {
@@ -170,7 +171,7 @@ func TestRemoteWorkerGroupKilledMidMap(t *testing.T) {
 		}
 	}
 	// The survivor's pool view no longer lists the dead workers.
-	waitFor(t, 10*time.Second, "the dead workers to leave Workers()", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the dead workers to leave Workers()", func() bool {
 		for _, w := range p.Workers() {
 			if slices.Contains(dead, w.PID) {
 				return false
@@ -187,11 +188,11 @@ func TestRemoteWorkerGroupKilledMidMap(t *testing.T) {
 // change storage type".
 func TestFileStoreCallerAfterMemoryStream(t *testing.T) {
 	const user, pass = "fs", "fs-password-0123456789abcdef"
-	b := startBroker(t, broker.Config{User: user, Password: pass})
+	b := testutil.StartBroker(t, broker.Config{User: user, Password: pass})
 	name := poolName(t)
 	w := startWorkerProc(t, b.ClientURL(), user, pass, name)
 
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	_, err := pool.New(ctx, pool.WithBroker(b.ClientURL()), pool.WithCredentials(user, pass), pool.WithName(name),
 		pool.WithProcesses(0), pool.WithFileStore(""))
 	if err == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -60,7 +61,7 @@ func routezNames(tb testing.TB, monitor string) []string {
 func TestRogueBrokerCannotJoinCluster(t *testing.T) {
 	bin := buildBinaries(t)
 	const routePassword = "route-secret-9f2c"
-	ports := freePorts(t, 4)
+	ports := testutil.FreePorts(t, 4)
 	route := func(i int) string { return "nats-route://127.0.0.1:" + strconv.Itoa(ports[i]) }
 	goodRoutes := route(0) + "," + route(1)
 	node := func(name string, i int, routes string, env ...string) *osProc {
@@ -76,14 +77,14 @@ func TestRogueBrokerCannotJoinCluster(t *testing.T) {
 
 	mon1 := good1.waitOutput(t, readyMonitor, 30*time.Second)
 	mon2 := good2.waitOutput(t, readyMonitor, 30*time.Second)
-	waitFor(t, 30*time.Second, "good1 and good2 to route to each other", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "good1 and good2 to route to each other", func() bool {
 		return slices.Contains(routezNames(t, mon1), "good2") && slices.Contains(routezNames(t, mon2), "good1")
 	})
 	// Each rogue dials the good nodes at once and every second after: wait
 	// until it has been turned away, or has joined.
 	turnedAway := regexp.MustCompile(`Authorization Violation`)
 	for _, r := range []*osProc{rogueNone, rogueWrong} {
-		waitFor(t, 30*time.Second, r.name+" to be turned away or to join", func() bool {
+		testutil.WaitFor(t, 30*time.Second, r.name+" to be turned away or to join", func() bool {
 			return turnedAway.MatchString(r.out.String()) ||
 				slices.Contains(routezNames(t, mon1), r.name) || slices.Contains(routezNames(t, mon2), r.name)
 		})
@@ -121,7 +122,7 @@ func TestRogueBrokerCannotJoinCluster(t *testing.T) {
 		onRogues = append(onRogues, subscribe(nc))
 	}
 	// good2's interest reaches good1 over the route: publish until it does.
-	waitFor(t, 10*time.Second, "good2's subscription to reach good1", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "good2's subscription to reach good1", func() bool {
 		if err := pub.Publish("procpool.default.probe", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -193,11 +194,11 @@ func TestWorkerProcessesInheritNoSecrets(t *testing.T) {
 			pool.WithCredentials("w", password)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startBroker(t, tc.broker)
+			b := testutil.StartBroker(t, tc.broker)
 			env := append(tc.env(b.ClientURL()), "PROCPOOL_POOL="+poolName(t), "PROCPOOL_CLUSTER_PASSWORD="+routePassword)
 			startWorkerBinary(t, bin, "procpool-worker", 1, env...)
 			p := remotePool(t, pool.WithBroker(b.ClientURL()), tc.auth, pool.WithName(poolName(t)), pool.WithProcesses(0))
-			who, err := pool.Apply(testCtx(t, time.Minute), p, builtin.WhoAmI, struct{}{})
+			who, err := pool.Apply(testutil.Ctx(t, time.Minute), p, builtin.WhoAmI, struct{}{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,7 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -83,7 +85,7 @@ func startSecRig(t *testing.T) *secRig {
 		t.Fatal(err)
 	}
 	users = append(users, broker.User{Name: "ca2", Password: "ca2" + secPass, Permissions: &cp2})
-	r.b = startBroker(t, broker.Config{Users: users})
+	r.b = testutil.StartBroker(t, broker.Config{Users: users})
 	url := r.b.ClientURL()
 	r.a = newPool(t, pool.WithBroker(url), pool.WithCredentials("ca", "ca"+secPass), pool.WithName(r.aName), pool.WithProcesses(0))
 	r.bPool = newPool(t, pool.WithBroker(url), pool.WithCredentials("cb", "cb"+secPass), pool.WithName(r.bName), pool.WithProcesses(0))
@@ -109,7 +111,7 @@ func (r *secRig) queueBTask(t *testing.T, ctx context.Context, arg string) *pool
 	t.Helper()
 	res := pool.ApplyAsync(ctx, r.bPool, builtin.Upper, arg)
 	js := jsOf(t, r.bCallerConn)
-	waitFor(t, 10*time.Second, "B's task in its stream", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "B's task in its stream", func() bool {
 		s, err := js.Stream(ctx, "PROCPOOL_"+r.bName)
 		return err == nil && s.CachedInfo().State.Msgs >= 1
 	})
@@ -118,7 +120,7 @@ func (r *secRig) queueBTask(t *testing.T, ctx context.Context, arg string) *pool
 
 func TestSecurityPoolsApart(t *testing.T) {
 	r := startSecRig(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	secret := "b-secret-argument-" + strconv.Itoa(os.Getpid())
 	bCall := r.queueBTask(t, ctx, secret)
 	bStream := "PROCPOOL_" + r.bName
@@ -206,7 +208,7 @@ func TestSecurityPoolsApart(t *testing.T) {
 // inboxes: refused, and no such stream exists.
 func TestSecurityWorkerCannotCaptureInboxes(t *testing.T) {
 	r := startSecRig(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	_, err := jsOf(t, r.aWorkerConn).CreateStream(cctx, jetstream.StreamConfig{Name: "SPY", Subjects: []string{"_INBOX.>"}})
@@ -228,13 +230,13 @@ func TestSecurityWorkerCannotCaptureInboxes(t *testing.T) {
 // credentials (they lived outside the pool's subjects and were refused).
 func TestSecurityQueuesWithRoleCredentials(t *testing.T) {
 	r := startSecRig(t)
-	ctx := testCtx(t, 30*time.Second)
-	q, err := pool.NewQueue[string](ctx, r.a.Conn(), "row6")
+	ctx := testutil.Ctx(t, 30*time.Second)
+	q, err := ipc.NewQueue[string](ctx, r.a.Conn(), "row6")
 	if err != nil {
 		t.Fatalf("A's caller makes a queue: %v", err)
 	}
 	defer q.Close()
-	wq, err := pool.NewQueue[string](ctx, r.aWorkerConn, "row6")
+	wq, err := ipc.NewQueue[string](ctx, r.aWorkerConn, "row6")
 	if err != nil {
 		t.Fatalf("A's worker opens it: %v", err)
 	}
@@ -248,13 +250,13 @@ func TestSecurityQueuesWithRoleCredentials(t *testing.T) {
 	if got, err := q.Get(ctx); err != nil || got != "from the worker" {
 		t.Fatalf("caller's Get = %q, %v", got, err)
 	}
-	a, b, err := pool.NewPipe[string](ctx, r.a.Conn())
+	a, b, err := ipc.NewPipe[string](ctx, r.a.Conn())
 	if err != nil {
 		t.Fatalf("A's caller makes a pipe: %v", err)
 	}
 	defer a.Close()
 	defer b.Close()
-	wb, err := pool.OpenPipe[string](ctx, r.aWorkerConn, b.Name())
+	wb, err := ipc.OpenPipe[string](ctx, r.aWorkerConn, b.Name())
 	if err != nil {
 		t.Fatalf("A's worker opens its end: %v", err)
 	}
@@ -291,7 +293,7 @@ func (r *secRig) takeTask(t *testing.T, ctx context.Context) jetstream.Msg {
 // result without the task message's token is not taken.
 func TestSecurityConfusedDeputyReceipt(t *testing.T) {
 	r := startSecRig(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	call := pool.ApplyAsync(ctx, r.a, builtin.Upper, "row7")
 	m := r.takeTask(t, ctx)
 	tm, err := wire.DecodeTaskMsg(m.Data())
@@ -330,7 +332,7 @@ func TestSecurityConfusedDeputyReceipt(t *testing.T) {
 // make the victim's task a "duplicate".
 func TestSecurityMessageIDsUnpredictable(t *testing.T) {
 	r := startSecRig(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	errs := make(chan error, 4)
 	spy := connectRole(t, r.b.ClientURL(), "ca2", errs)
 	sub, err := spy.SubscribeSync("procpool." + r.aName + ".task.>")
@@ -378,7 +380,7 @@ func TestSecurityMessageIDsUnpredictable(t *testing.T) {
 // and a bounded number of them); the worker goes on serving.
 func TestSecurityCancelFloodBounded(t *testing.T) {
 	r := startSecRig(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	w := startWorkerProc(t, r.b.ClientURL(), "wa", "wa"+secPass, r.aName)
 	if _, err := pool.Apply(ctx, r.a, builtin.Upper, "warm"); err != nil {
 		t.Fatal(err)
@@ -426,9 +428,9 @@ func rssKB(t *testing.T, pid int) int {
 // Bounded by default: a pool's task stream and a queue refuse what would
 // pass their byte limit with a clear error; what was accepted stays.
 func TestSecurityStreamsBounded(t *testing.T) {
-	b := startBroker(t, broker.Config{})
+	b := testutil.StartBroker(t, broker.Config{})
 	p := externalPool(t, b.ClientURL(), b.User(), b.Password(), pool.WithProcesses(0), pool.WithMaxQueuedBytes(1<<20))
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	arg := strings.Repeat("x", 100<<10) // inline: under the 256 KiB a message carries
 	var calls []*pool.AsyncResult[string]
 	for range 20 {
@@ -436,7 +438,7 @@ func TestSecurityStreamsBounded(t *testing.T) {
 	}
 	// The accepted tasks wait for a worker; the others fail.
 	var refusal error
-	waitFor(t, 20*time.Second, "a task past the stream's limit to fail", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "a task past the stream's limit to fail", func() bool {
 		for _, c := range calls {
 			if c.Ready() && !c.Successful() {
 				_, refusal = c.Get(0)
@@ -456,7 +458,7 @@ func TestSecurityStreamsBounded(t *testing.T) {
 		t.Fatalf("task stream %+v: want the accepted tasks kept, within 1 MiB", st)
 	}
 
-	q, err := pool.NewQueue[string](ctx, p.Conn(), "bounded", pool.WithQueueMaxBytes(256<<10))
+	q, err := ipc.NewQueue[string](ctx, p.Conn(), "bounded", ipc.WithMaxBytes(256<<10))
 	if err != nil {
 		t.Fatal(err)
 	}

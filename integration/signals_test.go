@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -175,7 +176,7 @@ func TestRow15ParentKilled(t *testing.T) {
 	}
 	_ = cmd.Wait()
 	killed := time.Now()
-	waitFor(t, 5*time.Second, "orphaned workers to exit", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "orphaned workers to exit", func() bool {
 		for _, pid := range pids {
 			if alive(pid) {
 				return false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/testcerts"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -24,7 +25,7 @@ func TestPoolWithTLSBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	b, err := broker.Start(ctx, broker.Config{TLS: tc, User: "caller", Password: "s3cret"})
 	if err != nil {
 		t.Fatal(err)

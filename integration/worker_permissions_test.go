@@ -8,6 +8,7 @@ import (
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -23,7 +24,7 @@ func restrictedBroker(t *testing.T, name string) *broker.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := startBroker(t, broker.Config{Users: []broker.User{
+	b := testutil.StartBroker(t, broker.Config{Users: []broker.User{
 		{Name: "wkr", Password: "wkr-password-0123456789", Permissions: &workerPerms},
 		{Name: "clr", Password: "clr-password-0123456789", Permissions: &callerPerms},
 	}})
@@ -41,7 +42,7 @@ func TestRestrictedWorkerStartsFirst(t *testing.T) {
 	t.Logf("restricted worker ready in %v", time.Since(start).Round(time.Millisecond))
 
 	p := externalPool(t, b.ClientURL(), "clr", "clr-password-0123456789", pool.WithProcesses(0))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	got, err := pool.Apply(ctx, p, builtin.Echo, []byte("hello"))
 	if err != nil || string(got) != "hello" {
 		t.Fatalf("Apply through the restricted worker: %q, %v", got, err)
@@ -63,7 +64,7 @@ func TestRestrictedRolesCarryLargeValues(t *testing.T) {
 	w := startWorkerProc(t, b.ClientURL(), "wkr", "wkr-password-0123456789", name)
 	t.Setenv("PROCPOOL_VALUE_ROOT", t.TempDir()) // the caller's
 	p := externalPool(t, b.ClientURL(), "clr", "clr-password-0123456789", pool.WithProcesses(0))
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	in := builtin.BlobBytes(3 << 20)
 	got, err := pool.Apply(ctx, p, builtin.Echo, in)
 	if err != nil || !bytes.Equal(got, in) {

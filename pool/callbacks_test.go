@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
 func TestThenCallsTheRightCallback(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	var mu sync.Mutex
 	var vals []string
 	var errs []error
@@ -41,7 +42,7 @@ func TestThenCallsTheRightCallback(t *testing.T) {
 // A callback that blocks must not hold up the results of other calls.
 func TestThenBlockingCallbackDoesNotStallResults(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	release := make(chan struct{})
 	blocked := pool.ApplyAsync(ctx, p, upper, "a").Then(func(string) { <-release }, nil)
 	defer func() {
@@ -62,7 +63,7 @@ func TestThenBlockingCallbackDoesNotStallResults(t *testing.T) {
 
 func TestThenNilCallbacksAndAlreadyDone(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	a := pool.ApplyAsync(ctx, p, upper, "z")
 	if _, err := a.Wait(ctx); err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestThenNilCallbacksAndAlreadyDone(t *testing.T) {
 
 func TestMapAsync(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	items := []int{1, 2, 3, 4, 5, 6, 7}
 	a := pool.MapAsync(ctx, p, square, items, pool.WithChunksize(2))
 	var got []int

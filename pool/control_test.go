@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -27,7 +28,7 @@ func TestGracefulStopOverStdin(t *testing.T) {
 	t.Setenv(spawn.PortableEnv, "1")
 	before := childPIDs(t)
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	if got, err := pool.Map(ctx, p, square, []int{1, 2, 3}); err != nil || fmt.Sprint(got) != "[1 4 9]" {
 		t.Fatalf("Map = %v, %v", got, err)
 	}
@@ -97,7 +98,7 @@ func TestWorkerStdinClosedWhenReaped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := pr.Join(testCtx(t, 10*time.Second)); err == nil {
+	if _, err := pr.Join(testutil.Ctx(t, 10*time.Second)); err == nil {
 		t.Fatal("Join after Kill: no error")
 	}
 	deadline := time.Now().Add(10 * time.Second)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -22,7 +23,7 @@ func TestWorkersInheritNoSecrets(t *testing.T) {
 	t.Setenv("PROCPOOL_PASSWORD", "pw-should-not-leak")
 	t.Setenv("PROCPOOL_TEST_PLAIN", "plain")
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	for name, want := range map[string]string{"PROCPOOL_TOKEN": "", "PROCPOOL_PASSWORD": "", "PROCPOOL_TEST_PLAIN": "plain"} {
 		if got, err := pool.Apply(ctx, p, getenv, name); err != nil || got != want {
 			t.Fatalf("%s in a worker = %q, %v; want %q", name, got, err, want)

@@ -17,8 +17,9 @@ var (
 	// ErrWorkerLost: every one of MaxAttempts executions of the task ended
 	// with its worker process gone or hung.
 	ErrWorkerLost = errors.New("pool: worker lost")
-	// ErrClosed: the pool is closed, or closed while the call waited.
-	ErrClosed = errors.New("pool: closed")
+	// ErrClosed: the pool is closed, or closed while the call waited (it is
+	// also [ipc.ErrClosed]).
+	ErrClosed = wire.ErrClosed
 	// ErrUnknownTask: the worker that took the task has no function of that name.
 	ErrUnknownTask = errors.New("pool: unknown task")
 	// ErrTaskFailed matches every error a task function returned or panicked with.
@@ -29,14 +30,15 @@ var (
 	ErrBadInput = errors.New("pool: bad task input")
 	// ErrBadOutput: the task's result could not be encoded or sent back.
 	ErrBadOutput = errors.New("pool: bad task output")
-	// ErrInvalidOption wraps every error from an invalid Option or MapOption.
-	ErrInvalidOption = errors.New("pool: invalid option")
+	// ErrInvalidOption wraps every error from an invalid Option or MapOption
+	// (and from an invalid queue option: it is [ipc.ErrInvalidOption]).
+	ErrInvalidOption = wire.ErrInvalidOption
 	// ErrInvalidArgument wraps every error from an invalid argument.
-	ErrInvalidArgument = errors.New("pool: invalid argument")
+	ErrInvalidArgument = wire.ErrInvalidArgument
 	// ErrTooLarge: a value is larger than the value store can hold (see
 	// docs/protocol.md, Values of any size): values too large for a message
 	// are stored, up to that store's free room.
-	ErrTooLarge = errors.New("pool: payload too large")
+	ErrTooLarge = wire.ErrTooLarge
 )
 
 // TaskError is a task's failure as reported by the worker that ran it: what

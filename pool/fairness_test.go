@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -13,7 +14,7 @@ import (
 // a long one are handed back within the fairness quantum.
 func TestFairnessLongTaskDoesNotHoldShortOnes(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	// Submitted back to back, these are packed into one message, the long
 	// task first.
 	long := pool.ApplyAsync(ctx, p, sleepMS, 1500)
@@ -46,7 +47,7 @@ func TestFairnessLongTaskDoesNotHoldShortOnes(t *testing.T) {
 
 func TestFairnessIMapUnordered(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	in := append([]int{1500}, slices.Repeat([]int{10}, 20)...)
 	var order []int
 	for pid, err := range pool.IMapUnordered(ctx, p, sleepMS, slices.Values(in)) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -25,7 +26,7 @@ func TestWorkerGOMAXPROCS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPool(t, append(tc.opts, pool.WithProcesses(2))...)
-			ctx := testCtx(t, 20*time.Second)
+			ctx := testutil.Ctx(t, 20*time.Second)
 			for range 4 {
 				got, err := pool.Apply(ctx, p, gomaxprocs, struct{}{})
 				if err != nil {
@@ -57,7 +58,7 @@ func TestWorkerGOGC(t *testing.T) {
 				t.Cleanup(func() { os.Setenv("GOGC", v) })
 			}
 			p := newPool(t, pool.WithProcesses(1))
-			got, err := pool.Apply(testCtx(t, 20*time.Second), p, gogc, struct{}{})
+			got, err := pool.Apply(testutil.Ctx(t, 20*time.Second), p, gogc, struct{}{})
 			if err != nil {
 				t.Fatal(err)
 			}

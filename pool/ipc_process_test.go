@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -21,7 +23,7 @@ var (
 	// takeOneAndHang takes one item, reports it on <name>-seen, and hangs
 	// with whatever else it fetched ahead in hand.
 	takeOneAndHang = worker.Register("test.ipc.take-one", func(ctx context.Context, a ipcArg) (string, error) {
-		q, err := pool.NewQueue[string](ctx, worker.Conn(ctx), a.Name)
+		q, err := ipc.NewQueue[string](ctx, worker.Conn(ctx), a.Name)
 		if err != nil {
 			return "", err
 		}
@@ -29,7 +31,7 @@ var (
 		if err != nil {
 			return "", err
 		}
-		seen, err := pool.NewQueue[string](ctx, worker.Conn(ctx), a.Name+"-seen")
+		seen, err := ipc.NewQueue[string](ctx, worker.Conn(ctx), a.Name+"-seen")
 		if err != nil {
 			return "", err
 		}
@@ -42,7 +44,7 @@ var (
 		select {} // until killed
 	})
 	sendInts = worker.Register("test.ipc.send-ints", func(ctx context.Context, a ipcArg) (int, error) {
-		end, err := pool.OpenPipe[int](ctx, worker.Conn(ctx), a.Name)
+		end, err := ipc.OpenPipe[int](ctx, worker.Conn(ctx), a.Name)
 		if err != nil {
 			return 0, err
 		}
@@ -59,14 +61,14 @@ var (
 // those items come back to the queue; the one it returned does not.
 func TestQueueConsumerProcessKilledItemsComeBack(t *testing.T) {
 	p := newProcPool(t)
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	const name = "killed-consumer"
-	q, err := pool.NewQueue[string](ctx, p.Conn(), name, pool.WithQueueAckWait(time.Second))
+	q, err := ipc.NewQueue[string](ctx, p.Conn(), name, ipc.WithAckWait(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = q.Delete(context.Background()) })
-	seen, err := pool.NewQueue[string](ctx, p.Conn(), name+"-seen")
+	seen, err := ipc.NewQueue[string](ctx, p.Conn(), name+"-seen")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +108,7 @@ func TestQueueConsumerProcessKilledItemsComeBack(t *testing.T) {
 	if back[0] != "x2" || back[1] != "x3" {
 		t.Errorf("came back %v; want [x2 x3]", back)
 	}
-	if v, err := q.GetTimeout(ctx, 1500*time.Millisecond); !errors.Is(err, pool.ErrQueueEmpty) {
+	if v, err := q.GetTimeout(ctx, 1500*time.Millisecond); !errors.Is(err, ipc.ErrQueueEmpty) {
 		t.Errorf("then %q, %v; want ErrQueueEmpty (x1 was returned, it must not come back)", v, err)
 	}
 }
@@ -115,12 +117,12 @@ func TestQueueConsumerProcessKilledItemsComeBack(t *testing.T) {
 // attaches: nothing is lost, order holds, EOF comes last.
 func TestPipeProcessWritesBeforeReaderAttaches(t *testing.T) {
 	p := newProcPool(t)
-	ctx := testCtx(t, 30*time.Second)
-	r, w, err := pool.NewPipe[int](ctx, p.Conn())
+	ctx := testutil.Ctx(t, 30*time.Second)
+	r, w, err := ipc.NewPipe[int](ctx, p.Conn())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = pool.DeletePipe(context.Background(), p.Conn(), r.Name()) })
+	t.Cleanup(func() { _ = ipc.DeletePipe(context.Background(), p.Conn(), r.Name()) })
 	const n = 5000
 	pr := start(t, p, sendInts, ipcArg{Name: w.Name(), N: n})
 	if got, err := pr.Join(ctx); err != nil || got != n {

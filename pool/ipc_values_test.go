@@ -18,6 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -40,7 +42,7 @@ const holdQueue = "ipcv-hold"
 var (
 	// queuePutBig puts N items of Size bytes on the queue Name.
 	queuePutBig = worker.Register("test.ipcv.queue-put", func(ctx context.Context, a bigArg) (int, error) {
-		q, err := pool.NewQueue[[]byte](ctx, worker.Conn(ctx), a.Name)
+		q, err := ipc.NewQueue[[]byte](ctx, worker.Conn(ctx), a.Name)
 		if err != nil {
 			return 0, err
 		}
@@ -54,7 +56,7 @@ var (
 	// queueGetBig gets N items from the queue Name and returns their
 	// digests.
 	queueGetBig = worker.Register("test.ipcv.queue-get", func(ctx context.Context, a bigArg) ([]string, error) {
-		q, err := pool.NewQueue[[]byte](ctx, worker.Conn(ctx), a.Name)
+		q, err := ipc.NewQueue[[]byte](ctx, worker.Conn(ctx), a.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +74,7 @@ var (
 	// pipeEchoBig sends back each of N values it receives on the pipe end
 	// Name, then closes the end.
 	pipeEchoBig = worker.Register("test.ipcv.pipe-echo", func(ctx context.Context, a bigArg) (int, error) {
-		end, err := pool.OpenPipe[[]byte](ctx, worker.Conn(ctx), a.Name)
+		end, err := ipc.OpenPipe[[]byte](ctx, worker.Conn(ctx), a.Name)
 		if err != nil {
 			return 0, err
 		}
@@ -90,7 +92,7 @@ var (
 	// holdBytes returns its argument's length once an item comes on
 	// holdQueue.
 	holdBytes = worker.Register("test.ipcv.hold", func(ctx context.Context, b []byte) (int, error) {
-		q, err := pool.NewQueue[string](ctx, worker.Conn(ctx), holdQueue)
+		q, err := ipc.NewQueue[string](ctx, worker.Conn(ctx), holdQueue)
 		if err != nil {
 			return 0, err
 		}
@@ -154,14 +156,14 @@ func storeBytes(t *testing.T, nc *nats.Conn, bucket string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(testCtx(t, 5*time.Second), "OBJ_"+bucket)
+	s, err := js.Stream(testutil.Ctx(t, 5*time.Second), "OBJ_"+bucket)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return 0
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(testCtx(t, 5*time.Second))
+	info, err := s.Info(testutil.Ctx(t, 5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,10 +175,10 @@ func storeBytes(t *testing.T, nc *nats.Conn, bucket string) uint64 {
 // deleted once taken.
 func TestQueueLargeItemsBetweenProcesses(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const name, n, size = "ipcv-large", 4, 5 << 20
 	bucket := "PROCPOOL_Q_" + name
-	t.Cleanup(func() { _ = pool.DeleteQueue(context.Background(), p.Conn(), name) })
+	t.Cleanup(func() { _ = ipc.DeleteQueue(context.Background(), p.Conn(), name) })
 
 	if got, err := pool.Apply(ctx, p, queuePutBig, bigArg{Name: name, N: n, Size: size}); err != nil || got != n {
 		t.Fatalf("worker put %d, %v; want %d", got, err, n)
@@ -184,7 +186,7 @@ func TestQueueLargeItemsBetweenProcesses(t *testing.T) {
 	if b := storeBytes(t, p.Conn(), bucket); b < n*size {
 		t.Fatalf("bucket %s holds %d bytes after %d puts of %d: the items were not stored", bucket, b, n, size)
 	}
-	get, err := pool.NewQueue[[]byte](ctx, p.Conn(), name)
+	get, err := ipc.NewQueue[[]byte](ctx, p.Conn(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +206,7 @@ func TestQueueLargeItemsBetweenProcesses(t *testing.T) {
 	}
 	waitStoreEmpty(t, p.Conn(), bucket)
 
-	put, err := pool.NewQueue[[]byte](ctx, p.Conn(), name)
+	put, err := ipc.NewQueue[[]byte](ctx, p.Conn(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,13 +237,13 @@ func TestQueueLargeItemsBetweenProcesses(t *testing.T) {
 // the pipe.
 func TestPipeLargeValuesBetweenProcesses(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const n, size = 4, 5 << 20
-	a, b, err := pool.NewPipe[[]byte](ctx, p.Conn())
+	a, b, err := ipc.NewPipe[[]byte](ctx, p.Conn())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = pool.DeletePipe(context.Background(), p.Conn(), a.Name()) })
+	t.Cleanup(func() { _ = ipc.DeletePipe(context.Background(), p.Conn(), a.Name()) })
 	bucket := "PROCPOOL_P_" + strings.TrimSuffix(a.Name(), ".a")
 	echo := pool.ApplyAsync(ctx, p, pipeEchoBig, bigArg{Name: b.Name(), N: n})
 	for i := range n {
@@ -286,7 +288,7 @@ func TestProcessLargeArgumentAndResult(t *testing.T) {
 	p := newProcPool(t)
 	for _, size := range []int{5 << 20, 64 << 20} {
 		t.Run(fmt.Sprintf("%dMiB", size>>20), func(t *testing.T) {
-			ctx := testCtx(t, 120*time.Second)
+			ctx := testutil.Ctx(t, 120*time.Second)
 			in := patternOf(size, size)
 			pr := start(t, p, raw, in)
 			out, err := pr.Join(ctx)
@@ -311,8 +313,8 @@ func TestProcessLargeArgumentAndResult(t *testing.T) {
 // kill.
 func TestProcessStoredArgumentLifetime(t *testing.T) {
 	p := newProcPool(t)
-	ctx := testCtx(t, 60*time.Second)
-	release, err := pool.NewQueue[string](ctx, p.Conn(), holdQueue)
+	ctx := testutil.Ctx(t, 60*time.Second)
+	release, err := ipc.NewQueue[string](ctx, p.Conn(), holdQueue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +355,7 @@ func TestProcessLargeArgumentThroughBucket(t *testing.T) {
 	// A value root that cannot hold the pool's directory.
 	t.Setenv("PROCPOOL_VALUE_ROOT", filepath.Join(t.TempDir(), "absent", "root"))
 	p := newProcPool(t)
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	in := patternOf(3, 5<<20)
 	pr := start(t, p, raw, in)
 	out, err := pr.Join(ctx)

@@ -3,7 +3,6 @@ package pool_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -79,24 +78,4 @@ func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 		}
 	})
 	return p
-}
-
-func testCtx(tb testing.TB, d time.Duration) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	tb.Cleanup(cancel)
-	return ctx
-}
-
-func ExampleMap() {
-	ctx := context.Background()
-	p, err := pool.New(ctx, pool.WithProcesses(2))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer p.Close()
-	out, err := pool.Map(ctx, p, upper, []string{"kel", "smile"})
-	fmt.Println(out, err)
-	// Output: [KEL SMILE] <nil>
 }

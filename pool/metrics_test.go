@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -48,7 +49,7 @@ func scrape(t *testing.T, addr string) map[string]float64 {
 // failed, their durations, the live workers.
 func TestMetricsEndpoint(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2), pool.WithName("met"), pool.WithMetrics("127.0.0.1:0"))
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	if p.MetricsAddr() == "" {
 		t.Fatal("no metrics address")
 	}
@@ -97,7 +98,7 @@ func TestMetricsEndpoint(t *testing.T) {
 }
 
 func TestWithMetricsInvalid(t *testing.T) {
-	if _, err := pool.New(testCtx(t, 10*time.Second), pool.WithMetrics("")); !errors.Is(err, pool.ErrInvalidOption) {
+	if _, err := pool.New(testutil.Ctx(t, 10*time.Second), pool.WithMetrics("")); !errors.Is(err, pool.ErrInvalidOption) {
 		t.Fatalf("WithMetrics(\"\"): %v, want ErrInvalidOption", err)
 	}
 }

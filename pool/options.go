@@ -185,9 +185,9 @@ func WithTaskTimeout(d time.Duration) Option {
 // each local worker process. Default 1: the pool starts one process per
 // CPU, each meant to keep one CPU busy, as a Python worker does; with all
 // the CPUs each, the workers' idle threads spin on CPUs their siblings
-// need (measured in BENCHMARKS.md: apply latency ~20% lower at 1). Give
-// more to tasks that run goroutines in parallel; -1 keeps Go's default
-// (the GOMAXPROCS environment variable or the CPU count).
+// need, which costs apply latency (BENCHMARKS.md, Figures behind code
+// comments). Give more to tasks that run goroutines in parallel; -1 keeps
+// Go's default (the GOMAXPROCS environment variable or the CPU count).
 func WithWorkerGOMAXPROCS(n int) Option {
 	return func(o *options) error {
 		if n == 0 || n < -1 {

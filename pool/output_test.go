@@ -1,17 +1,16 @@
 package pool_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -30,30 +29,12 @@ var (
 	})
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWorkerOutputPrefix: with WithWorkerOutputPrefix, what worker
 // processes print reaches the parent's writers as whole lines prefixed with
 // the worker's id, never mixed between workers printing at the same time,
 // and a last partial line is flushed when its worker exits.
 func TestWorkerOutputPrefix(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	p, err := pool.New(ctx, pool.WithProcesses(2), pool.WithName("prefix"), pool.WithWorkerOutputPrefixTo(&stdout, &stderr))

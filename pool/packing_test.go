@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -13,7 +14,7 @@ import (
 // ones submitted together share messages.
 func TestPackingAdaptsToTaskDuration(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 
 	// Short tasks, never seen before: packed.
 	before := p.Stats().TaskMessages
@@ -63,7 +64,7 @@ func TestPackingAdaptsToTaskDuration(t *testing.T) {
 // instead of waiting for the first one's give-back.
 func TestPackingSpreadsAMapOverTheWorkers(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	// Teach the caller that test.sleep is quick...
 	if _, err := pool.Map(ctx, p, sleepMS, slices.Repeat([]int{0}, 200), pool.WithChunksize(1)); err != nil {
 		t.Fatal(err)

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
 
 func TestApplyMapIMap(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 
 	got, err := pool.Apply(ctx, p, upper, "hello")
 	if err != nil || got != "HELLO" {
@@ -64,7 +65,7 @@ func TestApplyMapIMap(t *testing.T) {
 
 func TestWorkersArePoolChildren(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	ws := p.Workers()
 	if len(ws) != 2 {
 		t.Fatalf("Workers() = %d, want 2", len(ws))
@@ -87,7 +88,7 @@ func TestWorkersArePoolChildren(t *testing.T) {
 
 func TestTaskErrorsCrossTheWire(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	_, err := pool.Apply(ctx, p, failing, "x")
 	var te *pool.TaskError
 	if !errors.As(err, &te) || te.Message != "bad x" || !errors.Is(err, pool.ErrTaskFailed) || errors.Is(err, pool.ErrPanic) {

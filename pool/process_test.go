@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -42,7 +43,7 @@ func newProcPool(t *testing.T) *pool.Pool {
 
 func start[A, R any](t *testing.T, p *pool.Pool, task worker.Task[A, R], arg A) *pool.Process[R] {
 	t.Helper()
-	pr, err := pool.Start(testCtx(t, 10*time.Second), p, task, arg)
+	pr, err := pool.Start(testutil.Ctx(t, 10*time.Second), p, task, arg)
 	if err != nil {
 		t.Fatalf("Start(%s): %v", task.Name(), err)
 	}
@@ -59,7 +60,7 @@ func TestProcessReturnsValueAndIsAChild(t *testing.T) {
 	if own, err := ownProcessGroup(pr.PID()); err == nil && !own {
 		t.Errorf("process %d is not in a process group of its own", pr.PID())
 	}
-	info, err := pr.Join(testCtx(t, 20*time.Second))
+	info, err := pr.Join(testutil.Ctx(t, 20*time.Second))
 	if err != nil {
 		t.Fatalf("Join: %v", err)
 	}
@@ -73,7 +74,7 @@ func TestProcessReturnsValueAndIsAChild(t *testing.T) {
 		t.Errorf("ExitCode = %d, want 0", c)
 	}
 	// Join again gives the same answer.
-	if again, err := pr.Join(testCtx(t, time.Second)); err != nil || again != info {
+	if again, err := pr.Join(testutil.Ctx(t, time.Second)); err != nil || again != info {
 		t.Errorf("second Join = %+v, %v", again, err)
 	}
 }
@@ -81,7 +82,7 @@ func TestProcessReturnsValueAndIsAChild(t *testing.T) {
 func TestProcessTaskError(t *testing.T) {
 	p := newProcPool(t)
 	pr := start(t, p, procFail, "it")
-	_, err := pr.Join(testCtx(t, 20*time.Second))
+	_, err := pr.Join(testutil.Ctx(t, 20*time.Second))
 	var te *pool.TaskError
 	if !errors.As(err, &te) || !errors.Is(err, pool.ErrTaskFailed) || te.Message != "refused it" || te.PID != pr.PID() {
 		t.Fatalf("Join error = %#v; want a *TaskError 'refused it' from pid %d", err, pr.PID())
@@ -113,7 +114,7 @@ func TestProcessKillAndTerminate(t *testing.T) {
 			if err := tc.stop(pr); err != nil {
 				t.Fatal(err)
 			}
-			_, err := pr.Join(testCtx(t, 10*time.Second))
+			_, err := pr.Join(testutil.Ctx(t, 10*time.Second))
 			if !errors.Is(err, pool.ErrWorkerLost) || !strings.Contains(err.Error(), tc.word) {
 				t.Fatalf("Join error = %v; want ErrWorkerLost saying %q", err, tc.word)
 			}
@@ -133,7 +134,7 @@ func TestProcessKillAndTerminate(t *testing.T) {
 func TestProcessExitWithoutResult(t *testing.T) {
 	p := newProcPool(t)
 	pr := start(t, p, procExit, 7)
-	_, err := pr.Join(testCtx(t, 20*time.Second))
+	_, err := pr.Join(testutil.Ctx(t, 20*time.Second))
 	if !errors.Is(err, pool.ErrWorkerLost) || !strings.Contains(err.Error(), "exit status 7") {
 		t.Fatalf("Join error = %v; want ErrWorkerLost with exit status 7", err)
 	}
@@ -166,11 +167,11 @@ func TestProcessJoinExpiredContext(t *testing.T) {
 }
 
 func TestProcessKilledByPoolTerminate(t *testing.T) {
-	p, err := pool.New(testCtx(t, 30*time.Second), pool.WithProcesses(0))
+	p, err := pool.New(testutil.Ctx(t, 30*time.Second), pool.WithProcesses(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := pool.Start(testCtx(t, 10*time.Second), p, procBlock, struct{}{})
+	pr, err := pool.Start(testutil.Ctx(t, 10*time.Second), p, procBlock, struct{}{})
 	if err != nil {
 		_ = p.Terminate()
 		t.Fatal(err)
@@ -178,23 +179,23 @@ func TestProcessKilledByPoolTerminate(t *testing.T) {
 	if err := p.Terminate(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pr.Join(testCtx(t, 10*time.Second)); !errors.Is(err, pool.ErrWorkerLost) {
+	if _, err := pr.Join(testutil.Ctx(t, 10*time.Second)); !errors.Is(err, pool.ErrWorkerLost) {
 		t.Fatalf("Join after pool Terminate = %v; want ErrWorkerLost", err)
 	}
 	if c := pr.ExitCode(); c != -9 {
 		t.Errorf("ExitCode = %d, want -9", c)
 	}
-	if _, err := pool.Start(testCtx(t, time.Second), p, procWho, "late"); !errors.Is(err, pool.ErrClosed) {
+	if _, err := pool.Start(testutil.Ctx(t, time.Second), p, procWho, "late"); !errors.Is(err, pool.ErrClosed) {
 		t.Errorf("Start on a closed pool = %v; want ErrClosed", err)
 	}
 }
 
 func TestProcessCloseWaitsForIt(t *testing.T) {
-	p, err := pool.New(testCtx(t, 30*time.Second), pool.WithProcesses(0))
+	p, err := pool.New(testutil.Ctx(t, 30*time.Second), pool.WithProcesses(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := pool.Start(testCtx(t, 10*time.Second), p, sleepMS, 300)
+	pr, err := pool.Start(testutil.Ctx(t, 10*time.Second), p, sleepMS, 300)
 	if err != nil {
 		_ = p.Terminate()
 		t.Fatal(err)
@@ -205,14 +206,14 @@ func TestProcessCloseWaitsForIt(t *testing.T) {
 	if pr.IsAlive() {
 		t.Error("Close returned while the process still ran")
 	}
-	if pid, err := pr.Join(testCtx(t, 5*time.Second)); err != nil || pid != pr.PID() {
+	if pid, err := pr.Join(testutil.Ctx(t, 5*time.Second)); err != nil || pid != pr.PID() {
 		t.Errorf("Join after Close = %d, %v; want %d", pid, err, pr.PID())
 	}
 }
 
 func TestProcessInvalidArguments(t *testing.T) {
 	p := newProcPool(t)
-	ctx := testCtx(t, 10*time.Second)
+	ctx := testutil.Ctx(t, 10*time.Second)
 	var zero worker.Task[string, worker.Info]
 	for _, tc := range []struct {
 		name string
@@ -236,7 +237,7 @@ func TestProcessInvalidArguments(t *testing.T) {
 	}
 	t.Run("unknown task", func(t *testing.T) {
 		pr := start(t, p, worker.Ref[string, string]("test.proc.nowhere"), "x")
-		if _, err := pr.Join(testCtx(t, 20*time.Second)); !errors.Is(err, pool.ErrUnknownTask) {
+		if _, err := pr.Join(testutil.Ctx(t, 20*time.Second)); !errors.Is(err, pool.ErrUnknownTask) {
 			t.Errorf("Join = %v, want ErrUnknownTask", err)
 		}
 	})

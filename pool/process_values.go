@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -29,7 +30,7 @@ func (p *Pool) storeProcessArg(ctx context.Context, task string, payload []byte)
 		// The directory cannot take it (full): the bucket can.
 	}
 	ref, err := p.d.vals.PutObject(ctx, "p", payload)
-	if noRoom(err) { // values.go
+	if blob.NoRoom(err) {
 		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, len(payload), err)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -61,7 +62,7 @@ func ints(n int) []int {
 
 func TestProgress(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	tests := []struct {
 		name string
 		run  func(fn func(pool.Progress)) error
@@ -138,7 +139,7 @@ func TestProgress(t *testing.T) {
 
 func TestProgressNil(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	_, err := pool.Map(testCtx(t, 10*time.Second), p, square, []int{1}, pool.WithProgress(nil))
+	_, err := pool.Map(testutil.Ctx(t, 10*time.Second), p, square, []int{1}, pool.WithProgress(nil))
 	if !errors.Is(err, pool.ErrInvalidOption) {
 		t.Fatalf("WithProgress(nil): %v, want ErrInvalidOption", err)
 	}

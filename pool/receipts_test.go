@@ -1,14 +1,22 @@
 package pool
 
 import (
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 // A receipt asked for at once goes out while others wait their delay:
 // results of long tasks do not cost the caller a wakeup of their own.
 func TestReceiptAtOnceOrDelayed(t *testing.T) {
-	nc := connect(t, startBroker(t))
+	nc, err := testutil.StartBroker(t, broker.Config{Logger: slog.New(slog.DiscardHandler)}).Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
 	sub, err := nc.SubscribeSync("receipt.>")
 	if err != nil {
 		t.Fatal(err)

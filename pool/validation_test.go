@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	ctx := testCtx(t, 10*time.Second)
+	ctx := testutil.Ctx(t, 10*time.Second)
 	for _, tc := range []struct {
 		name string
 		opt  pool.Option
@@ -54,7 +55,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 
 func TestCallsValidateArguments(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	var zero worker.Task[string, string]
 
 	if _, err := pool.Apply(ctx, nil, upper, "x"); !errors.Is(err, pool.ErrInvalidArgument) {
@@ -95,7 +96,7 @@ func TestCallsValidateArguments(t *testing.T) {
 
 func TestAsyncResult(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	r := pool.ApplyAsync(ctx, p, sleepMS, 300)
 	if _, err := r.Get(20 * time.Millisecond); !errors.Is(err, pool.ErrTimeout) {
 		t.Fatalf("Get before ready = %v, want ErrTimeout", err)
@@ -132,7 +133,7 @@ func TestAsyncResult(t *testing.T) {
 
 func TestMapStopsAtFirstFailure(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 20*time.Second)
+	ctx := testutil.Ctx(t, 20*time.Second)
 	in := slices.Repeat([]string{"ok"}, 50)
 	_, err := pool.Map(ctx, p, failing, in, pool.WithChunksize(10))
 	var te *pool.TaskError
@@ -153,7 +154,7 @@ func TestMapStopsAtFirstFailure(t *testing.T) {
 }
 
 func TestCloseAndTerminate(t *testing.T) {
-	ctx := testCtx(t, 30*time.Second)
+	ctx := testutil.Ctx(t, 30*time.Second)
 	p, err := pool.New(ctx, pool.WithProcesses(1))
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,7 @@ package pool
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,19 +30,13 @@ func (d *dispatcher) storeTask(ctx context.Context, task string, parts ...[]byte
 		return nil, nil
 	}
 	ref, err := d.vals.Put(ctx, d.argDir, "a", parts...)
-	if noRoom(err) {
+	if blob.NoRoom(err) {
 		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, n, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pool: %s: store a %d-byte argument: %w", task, n, err)
 	}
 	return &ref, nil
-}
-
-// noRoom reports whether err says the value store is full: JetStream's
-// insufficient resources (its memory or file limit), or a full disk.
-func noRoom(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || wire.IsNoRoom(err)
 }
 
 // fetchTimeout bounds the fetch of one stored result.

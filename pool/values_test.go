@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -53,7 +54,7 @@ func valueFiles(t *testing.T) []string {
 // result back through Apply: both are stored beside the messages.
 func TestApplyLargeArgumentAndResult(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 60*time.Second)
+	ctx := testutil.Ctx(t, 60*time.Second)
 	in := pattern(5 << 20)
 	out, err := pool.Apply(ctx, p, raw, in)
 	if err != nil {
@@ -94,7 +95,7 @@ func waitNoValueFiles(t *testing.T) {
 // with its default chunksize: chunks are cut by bytes, never too large.
 func TestMapMillionShortStringsDefaultChunksize(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	n := 1_000_000
 	if testing.Short() {
 		n = 100_000
@@ -122,7 +123,7 @@ func TestMapMillionShortStringsDefaultChunksize(t *testing.T) {
 // chunks are far over the broker's message limit.
 func TestMapLargeItemsAndResults(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	items := make([]string, 8)
 	for i := range items {
 		items[i] = strings.Repeat(string(rune('a'+i)), 5<<20)
@@ -179,7 +180,7 @@ func checksum(b []byte) uint64 {
 // Apply, byte for byte.
 func TestApply64MiB(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	in := pattern(64 << 20)
 	sum, err := pool.Apply(ctx, p, sumOf, in)
 	if err != nil || sum != checksum(in) {
@@ -198,7 +199,7 @@ func TestOneGiBValue(t *testing.T) {
 		t.Skip("moves 2 GiB; run without -short")
 	}
 	p := newPool(t, pool.WithProcesses(1))
-	ctx := testCtx(t, 5*time.Minute)
+	ctx := testutil.Ctx(t, 5*time.Minute)
 	t0 := time.Now()
 	n, err := pool.Apply(ctx, p, sizeOf, make([]byte, 1<<30))
 	if err != nil || n != 1<<30 {
@@ -223,7 +224,7 @@ func TestOneGiBValue(t *testing.T) {
 // again on another worker and the caller gets the right value, once.
 func TestWorkerKilledMidTransfer(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 
 	in := pattern(256 << 20) // long enough to read that the kill lands in it
 	r := pool.ApplyAsync(ctx, p, sumOf, in)
@@ -259,7 +260,7 @@ func TestWorkerKilledMidTransfer(t *testing.T) {
 // reads no further ahead than its byte window while the consumer is slow.
 func TestIMapLargeItemsBoundedByBytes(t *testing.T) {
 	p := newPool(t, pool.WithProcesses(2))
-	ctx := testCtx(t, 120*time.Second)
+	ctx := testutil.Ctx(t, 120*time.Second)
 	const item, window, n = 4 << 20, 16 << 20, 40
 	var produced atomic.Int64
 	items := func(yield func([]byte) bool) {

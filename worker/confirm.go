@@ -148,7 +148,7 @@ func (c *confirmer) done(j *job) string {
 	return s.verb
 }
 
-// settle answers JetStream for j's message with verb ("+ACK", "+TERM") as
+// settle answers JetStream for j's message with verb (wire.AckOK, wire.AckTerm) as
 // soon as every result message of j has been receipted: now, usually.
 func (c *confirmer) settle(j *job, verb string) {
 	c.mu.Lock()
@@ -201,7 +201,7 @@ func (c *confirmer) sweep() {
 		_ = c.rt.nc.PublishMsg(m)
 	}
 	for j := range progress {
-		_ = c.rt.nc.Publish(j.msg.Reply, []byte("+WPI"))
+		_ = c.rt.nc.Publish(j.msg.Reply, []byte(wire.AckProgress))
 	}
 	for _, m := range answer {
 		_ = c.rt.nc.PublishMsg(m)
@@ -237,7 +237,7 @@ func (c *confirmer) close(ctx context.Context, wait time.Duration) {
 	c.mu.Lock()
 	for j, s := range c.jobs {
 		if s.n > 0 {
-			_ = c.rt.nc.Publish(j.msg.Reply, []byte("-NAK"))
+			_ = c.rt.nc.Publish(j.msg.Reply, []byte(wire.AckNak))
 		}
 	}
 	clear(c.jobs)

@@ -38,6 +38,6 @@
 // the initializer, then the call, with Current and Conn as in a pool
 // worker, hands the result to the parent and exits (0 after success, 1
 // after an error, as Python's Process). Inside any task, Conn(ctx) opens
-// the queues and pipes the parent named: pool.NewQueue[T](ctx,
-// worker.Conn(ctx), name), pool.OpenPipe[T](ctx, worker.Conn(ctx), name).
+// the queues and pipes the parent named: ipc.NewQueue[T](ctx,
+// worker.Conn(ctx), name), ipc.OpenPipe[T](ctx, worker.Conn(ctx), name).
 package worker

@@ -59,7 +59,8 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	j.name = m.Subject[min(len(rt.subj.TaskPrefix()), len(m.Subject)):]
 	tm := &rt.tm // decoded into the same memory, message after message
 	// Between messages, hold nothing of this one: a large Map chunk's
-	// data would stay in memory until the next message (+1 MB of RSS).
+	// data would stay in memory until the next message, which shows in
+	// a worker's RSS (BENCHMARKS.md, Figures behind code comments).
 	defer tm.Release()
 	err := wire.DecodeTaskMsgInto(m.Data, tm)
 	if err != nil || j.reply == "" || j.name == "" {
@@ -85,7 +86,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 		// Every earlier delivery ended with its worker gone or hung.
 		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeWorkerLost, Message: fmt.Sprintf(
 			"task %s: worker lost on each of %d attempts", j.name, maxAttempts)})
-		rt.confirms.settle(j, "+TERM")
+		rt.confirms.settle(j, wire.AckTerm)
 		return
 	}
 	if meta.Delivered > 1 && len(tm.Tasks) > 1 {
@@ -100,7 +101,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 	if h == nil {
 		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeUnknownTask, Message: fmt.Sprintf(
 			"unknown task %q: not registered in worker %s (serves %v)", j.name, rt.cfg.ID, rt.cfg.Registry.Names())})
-		rt.confirms.settle(j, "+ACK")
+		rt.confirms.settle(j, wire.AckOK)
 		return
 	}
 	rt.run(ctx, j, h)
@@ -166,7 +167,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 	j.finished = true
 	j.mu.Unlock()
 	// Ack once the caller has receipted the results (confirm.go).
-	rt.confirms.settle(j, "+ACK")
+	rt.confirms.settle(j, wire.AckOK)
 	rt.obs.finished(time.Since(j.start), j.delivery) // observe.go
 	rt.mu.Lock()
 	rt.current = nil
@@ -516,5 +517,5 @@ func (rt *runtime) exitHard() {
 	os.Exit(ExitHardTimeout)
 }
 
-func (rt *runtime) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte("+ACK")) }
-func (rt *runtime) term(m *nats.Msg) { _ = rt.nc.Publish(m.Reply, []byte("+TERM")) }
+func (rt *runtime) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte(wire.AckOK)) }
+func (rt *runtime) term(m *nats.Msg) { _ = rt.nc.Publish(m.Reply, []byte(wire.AckTerm)) }

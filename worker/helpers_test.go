@@ -1,24 +1,21 @@
 package worker
 
 import (
-	"context"
 	"testing"
 
 	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 )
 
-// startBroker starts an embedded broker for the test and returns n
+// brokerConns starts an embedded broker for the test and returns n
 // connections to it; all are closed at cleanup.
-func startBroker(t *testing.T, ctx context.Context, n int) []*nats.Conn {
+func brokerConns(t *testing.T, n int) []*nats.Conn {
 	t.Helper()
-	b, err := broker.Start(ctx, broker.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Shutdown)
+	b := testutil.StartBroker(t, broker.Config{})
 	conns := make([]*nats.Conn, n)
 	for i := range conns {
+		var err error
 		if conns[i], err = b.Connect(); err != nil {
 			t.Fatal(err)
 		}

@@ -38,9 +38,9 @@ func Main() {
 
 // workerGOGC is a worker process's GOGC unless its environment sets one. A
 // pool runs one worker per CPU, so a worker's idle heap room counts as many
-// times over: at 75 a worker's RSS after bench's workloads was ~0.85 MB
-// lower than at Go's 100, with no measurable throughput or latency cost
-// (BENCHMARKS.md, Memory); 50 cost 12% of apply_async.
+// times over: 75 makes workers smaller at no measurable throughput or
+// latency cost, where 50 costs throughput (figures in BENCHMARKS.md,
+// Figures behind code comments).
 const workerGOGC = 75
 
 // setGCPercent applies workerGOGC, unless GOGC (inherited from the pool's

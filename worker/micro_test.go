@@ -41,7 +41,7 @@ func TestControlSubject(t *testing.T) {
 func TestServeMicroServiceAndDrain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	nc := startBroker(t, ctx, 1)[0] // helpers_test.go
+	nc := brokerConns(t, 1)[0] // helpers_test.go
 	reg := NewRegistry()
 	RegisterIn(reg, "t.echo", func(ctx context.Context, s string) (string, error) { return s, nil })
 	served := make(chan error, 1)

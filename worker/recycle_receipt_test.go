@@ -17,7 +17,7 @@ import (
 func TestRecycledWorkerWaitsForSlowReceipt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	conns := startBroker(t, ctx, 2) // helpers_test.go
+	conns := brokerConns(t, 2) // helpers_test.go
 	caller, wc := conns[0], conns[1]
 
 	subj := wire.Subjects{Pool: "rr"}

@@ -303,7 +303,7 @@ func (rt *runtime) beatLoop(ctx context.Context) {
 		j := rt.current
 		rt.mu.Unlock()
 		if j != nil && time.Since(j.start) >= interval/2 {
-			_ = rt.nc.Publish(j.msg.Reply, []byte("+WPI"))
+			_ = rt.nc.Publish(j.msg.Reply, []byte(wire.AckProgress))
 		}
 		rt.confirms.sweep()
 		if time.Since(lastBeat) >= beatEvery {

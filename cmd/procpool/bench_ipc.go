@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/procpool/procpool/internal/builtin"
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -31,7 +32,7 @@ func (b *bench) ipc(ctx context.Context) error {
 		defer cancel()
 		run++
 		name := "bench-ipc-" + strconv.Itoa(run)
-		q, err := pool.NewQueue[string](ctx, p.Conn(), name)
+		q, err := ipc.NewQueue[string](ctx, p.Conn(), name)
 		if err != nil {
 			return err
 		}
@@ -68,7 +69,7 @@ func (b *bench) ipc(ctx context.Context) error {
 	vals, err = b.rate(n, func() error {
 		ctx, cancel := context.WithTimeout(ctx, ipcDeadline)
 		defer cancel()
-		r, w, err := pool.NewPipe[string](ctx, p.Conn())
+		r, w, err := ipc.NewPipe[string](ctx, p.Conn())
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 // clearSecretEnv empties the variables the broker reads secrets from.
@@ -26,7 +28,7 @@ func TestRunBrokerRefusesOpenRoutes(t *testing.T) {
 	clearSecretEnv(t)
 	t.Setenv("PROCPOOL_TOKEN", "client-token")
 	args := []string{"--listen", "127.0.0.1:0", "--cluster", "0.0.0.0:0", "--routes", "nats-route://127.0.0.1:1"}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if code := runBroker(ctx, args, &stdout, &stderr); code != 2 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/url"
@@ -9,32 +8,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/internal/testcerts"
+	"github.com/procpool/procpool/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the broker's goroutines to write
-// while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestRunBrokerBadFlags(t *testing.T) {
 	t.Setenv("PROCPOOL_TOKEN", "")
@@ -65,7 +45,7 @@ func TestRunBrokerBadFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			if code := runBroker(ctx, tt.args, &stdout, &stderr); code != 2 {
@@ -85,9 +65,9 @@ var urlRe = regexp.MustCompile(`(nats|tls)://\S+`)
 
 // runInBackground runs runBroker until the test ends, and returns the
 // client URL from its ready line.
-func runInBackground(t *testing.T, args []string) (clientURL string, stdout, stderr *syncBuffer, stop func() int) {
+func runInBackground(t *testing.T, args []string) (clientURL string, stdout, stderr *testutil.SyncBuffer, stop func() int) {
 	t.Helper()
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- runBroker(ctx, args, stdout, stderr) }()
@@ -196,7 +176,7 @@ func TestRunBrokerConfigFile(t *testing.T) {
 	if err := os.WriteFile(bare, []byte("port: -1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	if code := runBroker(context.Background(), []string{"--config", bare}, &stdout, &stderr); code != 2 {
 		t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr.String())
 	}

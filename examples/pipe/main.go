@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -21,7 +22,7 @@ type sendArg struct {
 }
 
 var send = worker.Register("examples.pipe.send", func(ctx context.Context, a sendArg) (struct{}, error) {
-	end, err := pool.OpenPipe[string](ctx, worker.Conn(ctx), a.End)
+	end, err := ipc.OpenPipe[string](ctx, worker.Conn(ctx), a.End)
 	if err != nil {
 		return struct{}{}, err
 	}
@@ -43,7 +44,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer p.Close()
-	parentEnd, childEnd, err := pool.NewPipe[string](ctx, p.Conn())
+	parentEnd, childEnd, err := ipc.NewPipe[string](ctx, p.Conn())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -22,7 +23,7 @@ type putArg struct {
 
 var put = worker.Register("examples.queue.put", func(ctx context.Context, a putArg) (struct{}, error) {
 	// Any process opens a queue by name on its own connection.
-	q, err := pool.NewQueue[string](ctx, worker.Conn(ctx), a.Queue)
+	q, err := ipc.NewQueue[string](ctx, worker.Conn(ctx), a.Queue)
 	if err != nil {
 		return struct{}{}, err
 	}
@@ -43,7 +44,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer p.Close()
-	q, err := pool.NewQueue[string](ctx, p.Conn(), "names")
+	q, err := ipc.NewQueue[string](ctx, p.Conn(), "names")
 	if err != nil {
 		log.Fatal(err)
 	}

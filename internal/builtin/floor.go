@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/worker"
 )
 
@@ -61,7 +62,7 @@ var Responder = worker.Register("procpool.floor-responder", func(ctx context.Con
 	}
 	defer sub.Unsubscribe()
 	req, _ := json.Marshal(map[string]any{"batch": 1, "expires": (5 * time.Second).Nanoseconds()})
-	next := "$JS.API.CONSUMER.MSG.NEXT." + a.Stream + "." + a.Consumer
+	next := wire.ConsumerNextSubject(a.Stream, a.Consumer)
 	stopped := make(chan struct{})
 	go func() {
 		if _, err := stop.NextMsgWithContext(ctx); err == nil {
@@ -83,7 +84,7 @@ var Responder = worker.Register("procpool.floor-responder", func(ctx context.Con
 			}
 			n++
 			_ = nc.Publish(m.Header.Get(FloorReply), m.Data)
-			_ = nc.Publish(m.Reply, []byte("+ACK"))
+			_ = nc.Publish(m.Reply, []byte(wire.AckOK))
 			if err := pull(); err != nil {
 				return n, err
 			}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/procpool/procpool/pool"
+	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/worker"
 )
 
@@ -24,7 +24,7 @@ var (
 		if a.N < 0 || a.Msg == "" {
 			return 0, fmt.Errorf("queue-producer: want n >= 0 and a non-empty msg")
 		}
-		q, err := pool.NewQueue[string](ctx, worker.Conn(ctx), a.Name)
+		q, err := ipc.NewQueue[string](ctx, worker.Conn(ctx), a.Name)
 		if err != nil {
 			return 0, err
 		}
@@ -45,7 +45,7 @@ var (
 		if a.N < 0 {
 			return 0, errors.New("pipe-producer: negative n")
 		}
-		end, err := pool.OpenPipe[string](ctx, worker.Conn(ctx), a.Name)
+		end, err := ipc.OpenPipe[string](ctx, worker.Conn(ctx), a.Name)
 		if err != nil {
 			return 0, err
 		}

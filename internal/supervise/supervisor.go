@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/wire"
 )
 
 // Supervisor keeps n local worker processes running: it re-executes the
@@ -282,7 +283,7 @@ loop:
 	c.exitCode = exitCode(c.cmd.ProcessState)
 	if held := c.held.Load(); held != nil {
 		// The child died mid-task: give the task back now.
-		_ = s.nc.Publish(*held, []byte("-NAK"))
+		_ = s.nc.Publish(*held, []byte(wire.AckNak))
 		c.held.Store(nil)
 	}
 	if !reported {

@@ -33,3 +33,9 @@ func TestParseAck(t *testing.T) {
 		})
 	}
 }
+
+func TestConsumerNextSubject(t *testing.T) {
+	if got, want := ConsumerNextSubject("S", "c"), "$JS.API.CONSUMER.MSG.NEXT.S.c"; got != want {
+		t.Fatalf("ConsumerNextSubject = %q, want %q", got, want)
+	}
+}

@@ -1,5 +1,7 @@
 package wire
 
+import "errors"
+
 // Error codes carried in a result's error. The pool maps them onto its
 // exported sentinels so errors.Is works on the caller's side of the wire.
 const (
@@ -21,3 +23,15 @@ type ErrorInfo struct {
 	Stack   string `json:"stack,omitempty"`
 	Item    int    `json:"item,omitempty"` // index of the failing item within a chunk
 }
+
+// Sentinels that package pool and package ipc share: pool.ErrClosed and
+// ipc.ErrClosed are the same value (and so on), so an error from a queue
+// or a pipe matches a sentinel through either package's name. The texts
+// are the ones the pool has always printed.
+var (
+	ErrClosed          = errors.New("pool: closed")
+	ErrInvalidOption   = errors.New("pool: invalid option")
+	ErrInvalidArgument = errors.New("pool: invalid argument")
+	ErrTooLarge        = errors.New("pool: payload too large")
+	ErrQueueEmpty      = errors.New("pool: queue empty")
+)

@@ -75,7 +75,7 @@ func (s Subjects) Cancel() string { return "procpool." + s.Pool + ".cancel" }
 
 // PullNext is the JetStream API subject a worker asks for its next task on.
 func (s Subjects) PullNext() string {
-	return "$JS.API.CONSUMER.MSG.NEXT." + s.Stream() + "." + ConsumerName
+	return ConsumerNextSubject(s.Stream(), ConsumerName)
 }
 
 // CancelKey names a call in a cancel notice: the caller's inbox and the

@@ -1,4 +1,4 @@
-package pool
+package ipc_test
 
 import (
 	"errors"
@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
+	"github.com/procpool/procpool/ipc"
 )
 
 // putPacked publishes items as one packed message, as the packer does when
 // they are put in quick succession.
-func putPacked[T any](t *testing.T, q *Queue[T], items ...T) {
+func putPacked[T any](t *testing.T, q *ipc.Queue[T], items ...T) {
 	t.Helper()
 	enc := make([][]byte, len(items))
 	for i, it := range items {
@@ -23,10 +25,10 @@ func putPacked[T any](t *testing.T, q *Queue[T], items ...T) {
 		}
 		enc[i] = data
 	}
-	if err := q.pk.publish(testCtx(t), enc); err != nil {
+	if err := q.PublishPacked(testutil.Ctx(t, 30*time.Second), enc); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Flush(testCtx(t)); err != nil {
+	if err := q.Flush(testutil.Ctx(t, 30*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -41,9 +43,9 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 		{"big", [][]byte{make([]byte, 70000), []byte("1")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &nats.Msg{Data: packItems(tc.items), Header: nats.Header{packHeader: []string{"0"}}}
-			m.Header.Set(packHeader, strconv.Itoa(len(tc.items)))
-			got, err := unpack(m)
+			m := &nats.Msg{Data: ipc.PackItems(tc.items), Header: nats.Header{ipc.PackHeader: []string{"0"}}}
+			m.Header.Set(ipc.PackHeader, strconv.Itoa(len(tc.items)))
+			got, err := ipc.Unpack(m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,20 +63,20 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 		name, count string
 		body        []byte
 	}{
-		{"count not a number", "x", packItems([][]byte{[]byte("a")})},
-		{"count too large", "5", packItems([][]byte{[]byte("a")})},
-		{"cut short", "2", packItems([][]byte{[]byte("abc"), []byte("def")})[:6]},
-		{"trailing bytes", "1", append(packItems([][]byte{[]byte("a")}), 9)},
+		{"count not a number", "x", ipc.PackItems([][]byte{[]byte("a")})},
+		{"count too large", "5", ipc.PackItems([][]byte{[]byte("a")})},
+		{"cut short", "2", ipc.PackItems([][]byte{[]byte("abc"), []byte("def")})[:6]},
+		{"trailing bytes", "1", append(ipc.PackItems([][]byte{[]byte("a")}), 9)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := unpack(&nats.Msg{Data: tc.body, Header: nats.Header{packHeader: []string{tc.count}}})
-			if !errors.Is(err, errBadPack) {
-				t.Errorf("unpack = %v, want errBadPack", err)
+			_, err := ipc.Unpack(&nats.Msg{Data: tc.body, Header: nats.Header{ipc.PackHeader: []string{tc.count}}})
+			if !errors.Is(err, ipc.ErrBadPack) {
+				t.Errorf("ipc.Unpack = %v, want ipc.ErrBadPack", err)
 			}
 		})
 	}
 	// No header: the body is the one item, as for a message published by hand.
-	if got, err := unpack(&nats.Msg{Data: []byte(`"hi"`)}); err != nil || len(got) != 1 || string(got[0]) != `"hi"` {
+	if got, err := ipc.Unpack(&nats.Msg{Data: []byte(`"hi"`)}); err != nil || len(got) != 1 || string(got[0]) != `"hi"` {
 		t.Errorf("plain message = %q, %v", got, err)
 	}
 }
@@ -82,8 +84,8 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 // Items put in quick succession share messages; FIFO, Len and exactly one
 // delivery per item still hold.
 func TestQueuePackingFIFOAndLen(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "packed")
 	const n = 20000
 	for i := range n {
@@ -94,7 +96,7 @@ func TestQueuePackingFIFOAndLen(t *testing.T) {
 	if got, err := q.Len(ctx); err != nil || got != n {
 		t.Fatalf("Len = %d, %v; want %d", got, err, n)
 	}
-	s, err := q.js.Stream(ctx, q.stream)
+	s, err := q.JS().Stream(ctx, q.StreamName())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,9 +125,9 @@ func TestQueuePackingFIFOAndLen(t *testing.T) {
 // the whole message comes back, items already returned included (at least
 // once, never lost).
 func TestQueuePackedMessageOfVanishedGetterComesBack(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
-	q := newTestQueue[string](t, connect(t, b), "vanish-packed", WithQueueAckWait(300*time.Millisecond))
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
+	q := newTestQueue[string](t, connect(t, b), "vanish-packed", ipc.WithAckWait(300*time.Millisecond))
 	ncDoomed := connectTCP(t, b)
 	doomed := newTestQueue[string](t, ncDoomed, "vanish-packed")
 	putPacked(t, q, "a", "b", "c")
@@ -149,9 +151,9 @@ func TestQueuePackedMessageOfVanishedGetterComesBack(t *testing.T) {
 // Close hands back the items of a half-taken packed message exactly once:
 // not the ones Get returned.
 func TestQueueCloseGivesBackRestOfPacked(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
-	q := newTestQueue[int](t, connect(t, b), "giveback-packed", WithQueueAckWait(time.Hour))
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
+	q := newTestQueue[int](t, connect(t, b), "giveback-packed", ipc.WithAckWait(time.Hour))
 	h := newTestQueue[int](t, connectTCP(t, b), "giveback-packed")
 	putPacked(t, q, 0, 1, 2, 3, 4)
 	for want := range 2 {
@@ -176,27 +178,27 @@ func TestQueueCloseGivesBackRestOfPacked(t *testing.T) {
 	if !slices.Equal(got, []int{2, 3, 4}) {
 		t.Errorf("given back: %v; want [2 3 4]", got)
 	}
-	if v, err := q.GetTimeout(ctx, 200*time.Millisecond); !errors.Is(err, ErrQueueEmpty) {
-		t.Errorf("after the rest: %d, %v; want ErrQueueEmpty (nothing returned twice)", v, err)
+	if v, err := q.GetTimeout(ctx, 200*time.Millisecond); !errors.Is(err, ipc.ErrQueueEmpty) {
+		t.Errorf("after the rest: %d, %v; want ipc.ErrQueueEmpty (nothing returned twice)", v, err)
 	}
 }
 
 // A packed message whose header lies is reported, and dropped, once.
 func TestQueueMalformedPackedMessage(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	q := newTestQueue[string](t, nc, "badpack")
-	m := &nats.Msg{Subject: q.subject + ".3", Data: packItems([][]byte{[]byte(`"x"`)}),
-		Header: nats.Header{packHeader: []string{"3"}}}
-	if _, err := q.js.PublishMsg(ctx, m); err != nil {
+	m := &nats.Msg{Subject: q.Subject() + ".3", Data: ipc.PackItems([][]byte{[]byte(`"x"`)}),
+		Header: nats.Header{ipc.PackHeader: []string{"3"}}}
+	if _, err := q.JS().PublishMsg(ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.Put(ctx, "good"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.Get(ctx); !errors.Is(err, errBadPack) {
-		t.Fatalf("Get of a malformed message = %v, want errBadPack", err)
+	if _, err := q.Get(ctx); !errors.Is(err, ipc.ErrBadPack) {
+		t.Fatalf("Get of a malformed message = %v, want ipc.ErrBadPack", err)
 	}
 	if v, err := q.Get(ctx); err != nil || v != "good" {
 		t.Fatalf("next Get = %q, %v", v, err)
@@ -205,8 +207,8 @@ func TestQueueMalformedPackedMessage(t *testing.T) {
 
 // A pipe packs too; order holds and EOF comes after every value.
 func TestPipePackingOrderAndEOF(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, z := newTestPipe[int](t, connect(t, b))
 	const n = 20000
 	for i := range n {

@@ -1,4 +1,4 @@
-package pool
+package ipc
 
 import (
 	"context"
@@ -79,10 +79,14 @@ type PipeEnd[T any] struct {
 // end to another process, pass its Name, which that process gives to
 // [OpenPipe], and leave the end here alone: an end that never sends or
 // receives holds nothing (no subscription), and closing it would close the
-// end for good.
-func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T], error) {
+// end for good. Options are as for a queue, see [Option].
+func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEnd[T], *PipeEnd[T], error) {
 	if nc == nil {
 		return nil, nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
+	}
+	o, err := pipeOptions(opts)
+	if err != nil {
+		return nil, nil, err
 	}
 	var rnd [12]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
@@ -94,18 +98,22 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T
 		return nil, nil, fmt.Errorf("pool: new pipe: %w", err)
 	}
 	stream := pipeStreamPrefix + id
-	pcfg := jetstream.StreamConfig{
+	cfg := jetstream.StreamConfig{
 		Name:      stream,
 		Subjects:  []string{pipeSubjectPref + id + ".a", pipeSubjectPref + id + ".b"},
 		Retention: jetstream.InterestPolicy,
 		Storage:   jetstream.MemoryStorage,
+		Replicas:  o.replicas,
 		MaxMsgs:   -1,
 		// Bounded like a queue: a Send past it fails, nothing sent is lost.
-		MaxBytes: DefaultQueueMaxBytes,
+		MaxBytes: o.maxBytes,
 		Discard:  jetstream.DiscardNew,
 	}
-	err = wire.CreateFitted(&pcfg, func() error { // a bound that fits the broker
-		_, err := js.CreateStream(ctx, pcfg)
+	if o.file {
+		cfg.Storage = jetstream.FileStorage
+	}
+	err = wire.CreateFitted(&cfg, func() error { // a bound that fits the broker
+		_, err := js.CreateStream(ctx, cfg)
 		return err
 	})
 	if err != nil {
@@ -123,12 +131,12 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T
 			return nil, nil, fmt.Errorf("pool: new pipe: create consumer: %w", err)
 		}
 	}
-	a, err := openEnd[T](nc, id, "a")
+	a, err := openEnd[T](nc, id, "a", o)
 	if err != nil {
 		_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
 		return nil, nil, err
 	}
-	b, err := openEnd[T](nc, id, "b")
+	b, err := openEnd[T](nc, id, "b", o)
 	if err != nil {
 		_ = a.Close()
 		_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
@@ -139,10 +147,16 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T
 
 // OpenPipe opens the pipe end called name (the [PipeEnd.Name] of an end
 // made by [NewPipe]) on nc, typically in another process. Opening an end
-// that was closed, or whose pipe was deleted, is an error.
-func OpenPipe[T any](ctx context.Context, nc *nats.Conn, name string) (*PipeEnd[T], error) {
+// that was closed, or whose pipe was deleted, is an error. Of the options,
+// only WithPrefetch and WithPutWindow matter here: the pipe is as NewPipe
+// made it.
+func OpenPipe[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Option) (*PipeEnd[T], error) {
 	if nc == nil {
 		return nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
+	}
+	o, err := pipeOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	id, end, err := parsePipeName(name)
 	if err != nil {
@@ -155,10 +169,10 @@ func OpenPipe[T any](ctx context.Context, nc *nats.Conn, name string) (*PipeEnd[
 	if _, err := js.Consumer(ctx, pipeStreamPrefix+id, end); err != nil {
 		return nil, fmt.Errorf("pool: open pipe %q: not found or closed: %w", name, err)
 	}
-	return openEnd[T](nc, id, end)
+	return openEnd[T](nc, id, end, o)
 }
 
-func openEnd[T any](nc *nats.Conn, id, end string) (*PipeEnd[T], error) {
+func openEnd[T any](nc *nats.Conn, id, end string, o options) (*PipeEnd[T], error) {
 	p := &PipeEnd[T]{
 		id:      id,
 		end:     end,
@@ -167,7 +181,7 @@ func openEnd[T any](nc *nats.Conn, id, end string) (*PipeEnd[T], error) {
 		nc:      nc,
 	}
 	var err error
-	p.pub, err = newPublisher(nc, pipeSendWindow)
+	p.pub, err = newPublisher(nc, o.putWindow)
 	if err != nil {
 		return nil, fmt.Errorf("pool: open pipe %q: %w", p.Name(), err)
 	}
@@ -177,7 +191,7 @@ func openEnd[T any](nc *nats.Conn, id, end string) (*PipeEnd[T], error) {
 	p.pk = newPacker(p.pub, func(int) string { return p.subject })
 	p.cur = newCursor()
 	// AckNone: a fetched message is gone from the stream, never redelivered.
-	p.pull = newPuller(nc, p.stream, end, pipePrefetch, 0, false)
+	p.pull = newPuller(nc, p.stream, end, o.prefetch, 0, false)
 	return p, nil
 }
 

@@ -1,4 +1,4 @@
-package pool
+package ipc
 
 import (
 	"context"
@@ -37,10 +37,10 @@ import (
 // acknowledged the message). What nobody deletes (a producer killed
 // between storing an item and publishing its message, a reader killed
 // with one in hand, a pipe end that is never read again) the bucket's TTL
-// ends: WithQueueValueTTL for a queue, blob.DefaultTTL for a pipe.
+// ends: WithValueTTL for a queue, blob.DefaultTTL for a pipe.
 const (
 	storedHeader = "Procpool-Stored"
-	// queueValueTTLKey records WithQueueValueTTL in the queue stream's
+	// queueValueTTLKey records WithValueTTL in the queue stream's
 	// metadata, so that whichever handle makes the bucket later uses the
 	// TTL the queue was created with.
 	queueValueTTLKey = "procpool_value_ttl"
@@ -80,7 +80,7 @@ func (v *ipcValues) store(ctx context.Context, data []byte) (body []byte, stored
 	ctx, cancel := context.WithTimeout(ctx, ipcValueTimeout)
 	defer cancel()
 	ref, err := v.vals.PutObject(ctx, "i", data)
-	if noRoom(err) { // values.go
+	if blob.NoRoom(err) {
 		return nil, false, fmt.Errorf("%w: bucket %s has no room for a %d-byte item: %w", ErrTooLarge, v.bucket, len(data), err)
 	}
 	if err != nil {

@@ -1,19 +1,24 @@
-package pool
+package ipc
 
 import (
 	"fmt"
 	"time"
 )
 
-// QueueOption configures [NewQueue].
+// Option configures [NewQueue], [NewPipe] and [OpenPipe].
 //
-// WithMaxSize, WithQueueAckWait, WithFileStorage, WithQueueReplicas and
-// WithQueueValueTTL shape the queue and take effect only when NewQueue
+// WithMaxSize, WithAckWait, WithFileStorage, WithReplicas, WithMaxBytes
+// and WithValueTTL shape the queue and take effect only when NewQueue
 // creates it: a handle that opens an existing queue uses the queue as it
 // was created. WithPrefetch and WithPutWindow are per handle.
-type QueueOption func(*queueOptions) error
+//
+// A pipe takes WithFileStorage, WithReplicas and WithMaxBytes, which shape
+// it when NewPipe makes it, and WithPrefetch and WithPutWindow, per end
+// (defaults 512 and 1024). WithMaxSize, WithAckWait and WithValueTTL mean
+// nothing to a pipe and are an ErrInvalidOption there.
+type Option func(*options) error
 
-type queueOptions struct {
+type options struct {
 	maxSize   int
 	ackWait   time.Duration
 	file      bool
@@ -25,44 +30,44 @@ type queueOptions struct {
 }
 
 const (
-	// DefaultQueueAckWait is how long an item a getter has taken stays
+	// DefaultAckWait is how long an item a getter has taken stays
 	// reserved for it before it goes back to the queue, unless acknowledged.
-	DefaultQueueAckWait = 30 * time.Second
-	// DefaultQueuePrefetch is how many items a handle fetches ahead of Get.
-	DefaultQueuePrefetch = 128
+	DefaultAckWait = 30 * time.Second
+	// DefaultPrefetch is how many items a handle fetches ahead of Get.
+	DefaultPrefetch = 128
 	// DefaultPutWindow is how many puts a handle may have awaiting the
 	// broker's acknowledgement before Put waits.
 	DefaultPutWindow = 1024
 
-	// DefaultQueueValueTTL is how long a stored item (one too large for a
+	// DefaultValueTTL is how long a stored item (one too large for a
 	// message, see [Queue]) lives at most.
-	DefaultQueueValueTTL = 24 * time.Hour
+	DefaultValueTTL = 24 * time.Hour
 
-	// DefaultQueueMaxBytes bounds a queue's messages: a Put beyond it
+	// DefaultMaxBytes bounds a queue's messages: a Put beyond it
 	// fails (or, on a queue bounded with WithMaxSize, waits), nothing
 	// already queued is dropped. Items too large for a message are stored
 	// apart and count as their reference.
-	DefaultQueueMaxBytes = 256 << 20
+	DefaultMaxBytes = 256 << 20
 
 	maxPrefetch  = 1 << 16
 	maxPutWindow = 1 << 16
 )
 
-func defaultQueueOptions() queueOptions {
-	return queueOptions{
-		ackWait:   DefaultQueueAckWait,
+func defaultOptions() options {
+	return options{
+		ackWait:   DefaultAckWait,
 		replicas:  1,
-		prefetch:  DefaultQueuePrefetch,
+		prefetch:  DefaultPrefetch,
 		putWindow: DefaultPutWindow,
-		valueTTL:  DefaultQueueValueTTL,
-		maxBytes:  DefaultQueueMaxBytes,
+		valueTTL:  DefaultValueTTL,
+		maxBytes:  DefaultMaxBytes,
 	}
 }
 
-// WithQueueMaxBytes bounds the bytes of the queue's messages (default
-// [DefaultQueueMaxBytes]); it takes effect when NewQueue creates the queue.
-func WithQueueMaxBytes(n int64) QueueOption {
-	return func(o *queueOptions) error {
+// WithMaxBytes bounds the bytes of the queue's messages (default
+// [DefaultMaxBytes]); it takes effect when NewQueue creates the queue.
+func WithMaxBytes(n int64) Option {
+	return func(o *options) error {
 		if n < 64<<10 {
 			return fmt.Errorf("%w: queue max bytes %d is below 64 KiB", ErrInvalidOption, n)
 		}
@@ -77,8 +82,8 @@ func WithQueueMaxBytes(n int64) QueueOption {
 // n = 0 means unbounded (the default). A bounded queue's Put waits for the
 // broker's acknowledgement of every item, so it is slower than an unbounded
 // queue's.
-func WithMaxSize(n int) QueueOption {
-	return func(o *queueOptions) error {
+func WithMaxSize(n int) Option {
+	return func(o *options) error {
 		if n < 0 {
 			return fmt.Errorf("%w: queue max size %d is negative", ErrInvalidOption, n)
 		}
@@ -87,14 +92,14 @@ func WithMaxSize(n int) QueueOption {
 	}
 }
 
-// WithQueueAckWait sets how long an item taken by a getter that then vanished
+// WithAckWait sets how long an item taken by a getter that then vanished
 // (its process died, its connection dropped) stays invisible before it goes
-// back to the queue. Default [DefaultQueueAckWait]. Items a handle has
+// back to the queue. Default [DefaultAckWait]. Items a handle has
 // prefetched but not returned within half of this are dropped by the handle
 // and redelivered by the broker, so a slow getter never returns an item that
 // another getter may also have received.
-func WithQueueAckWait(d time.Duration) QueueOption {
-	return func(o *queueOptions) error {
+func WithAckWait(d time.Duration) Option {
+	return func(o *options) error {
 		if d < 10*time.Millisecond {
 			return fmt.Errorf("%w: queue ack wait %v is below 10ms", ErrInvalidOption, d)
 		}
@@ -105,17 +110,17 @@ func WithQueueAckWait(d time.Duration) QueueOption {
 
 // WithFileStorage keeps the queue's items on disk in the broker's JetStream
 // store, so they survive a broker restart. Default: memory.
-func WithFileStorage() QueueOption {
-	return func(o *queueOptions) error {
+func WithFileStorage() Option {
+	return func(o *options) error {
 		o.file = true
 		return nil
 	}
 }
 
-// WithQueueReplicas sets the number of replicas of the queue's stream in a
+// WithReplicas sets the number of replicas of the queue's stream in a
 // clustered broker (1 to 5). Default 1.
-func WithQueueReplicas(n int) QueueOption {
-	return func(o *queueOptions) error {
+func WithReplicas(n int) Option {
+	return func(o *options) error {
 		if n < 1 || n > 5 {
 			return fmt.Errorf("%w: queue replicas %d not in 1..5", ErrInvalidOption, n)
 		}
@@ -125,11 +130,11 @@ func WithQueueReplicas(n int) QueueOption {
 }
 
 // WithPrefetch sets how many items this handle fetches ahead of Get (1 to
-// 65536). Default [DefaultQueuePrefetch]. More is faster for one getter;
+// 65536). Default [DefaultPrefetch]. More is faster for one getter;
 // less shares items more evenly among many slow getters. Prefetched items are
 // put back when the handle is closed.
-func WithPrefetch(n int) QueueOption {
-	return func(o *queueOptions) error {
+func WithPrefetch(n int) Option {
+	return func(o *options) error {
 		if n < 1 || n > maxPrefetch {
 			return fmt.Errorf("%w: prefetch %d not in 1..%d", ErrInvalidOption, n, maxPrefetch)
 		}
@@ -142,8 +147,8 @@ func WithPrefetch(n int) QueueOption {
 // broker's acknowledgement before Put waits for the oldest (1 to 65536).
 // Default [DefaultPutWindow]. It has no effect on a bounded queue, whose Put
 // waits for each acknowledgement.
-func WithPutWindow(n int) QueueOption {
-	return func(o *queueOptions) error {
+func WithPutWindow(n int) Option {
+	return func(o *options) error {
 		if n < 1 || n > maxPutWindow {
 			return fmt.Errorf("%w: put window %d not in 1..%d", ErrInvalidOption, n, maxPutWindow)
 		}
@@ -152,17 +157,46 @@ func WithPutWindow(n int) QueueOption {
 	}
 }
 
-// WithQueueValueTTL sets how long an item too large for a message lives
+// WithValueTTL sets how long an item too large for a message lives
 // in the queue's bucket at most (see [Queue]); default
-// [DefaultQueueValueTTL]. It ends what a killed producer or getter left
+// [DefaultValueTTL]. It ends what a killed producer or getter left
 // behind; an item still queued after it is lost: its Get returns an
 // error. It must be at least a second.
-func WithQueueValueTTL(d time.Duration) QueueOption {
-	return func(o *queueOptions) error {
+func WithValueTTL(d time.Duration) Option {
+	return func(o *options) error {
 		if d < time.Second {
 			return fmt.Errorf("%w: queue value TTL %v is below 1s", ErrInvalidOption, d)
 		}
 		o.valueTTL = d
 		return nil
 	}
+}
+
+func applyOptions(o *options, opts []Option) error {
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pipeOptions are a pipe's options: its defaults, then opts.
+func pipeOptions(opts []Option) (options, error) {
+	o := options{
+		replicas:  1,
+		prefetch:  pipePrefetch,
+		putWindow: pipeSendWindow,
+		maxBytes:  DefaultMaxBytes,
+	}
+	if err := applyOptions(&o, opts); err != nil {
+		return o, err
+	}
+	if o.maxSize != 0 || o.ackWait != 0 || o.valueTTL != 0 {
+		return o, fmt.Errorf("%w: WithMaxSize, WithAckWait and WithValueTTL are for queues, not pipes", ErrInvalidOption)
+	}
+	return o, nil
 }

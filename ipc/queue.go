@@ -1,4 +1,4 @@
-package pool
+package ipc
 
 import (
 	"context"
@@ -16,10 +16,6 @@ import (
 	"github.com/procpool/procpool/internal/blob"
 	"github.com/procpool/procpool/internal/wire"
 )
-
-// ErrQueueEmpty is returned by [Queue.GetTimeout] when no item came in time
-// (Python's queue.Empty).
-var ErrQueueEmpty = errors.New("pool: queue empty")
 
 const (
 	queueStreamPrefix = "PROCPOOL_Q_"
@@ -81,7 +77,7 @@ const (
 // it has acknowledged the message. A stored item counts as one item, in
 // WithMaxSize as in Len, keeps its place in the order of its producer's
 // items, and is never packed with others. The bucket's TTL (see
-// [WithQueueValueTTL], default 24h) ends what a killed process left
+// [WithValueTTL], default 24h) ends what a killed process left
 // behind (a producer killed between storing an item and publishing it);
 // an item still queued past it is lost: the Get that meets it returns an
 // error saying so, and the next Get goes on with the following items.
@@ -111,22 +107,17 @@ type Queue[T any] struct {
 
 // NewQueue creates the queue called name, or opens it if it exists. The
 // name may hold only letters, digits, '_' and '-'. Options that shape the
-// queue (see [QueueOption]) apply only when this call creates it.
-func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...QueueOption) (*Queue[T], error) {
+// queue (see [Option]) apply only when this call creates it.
+func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Option) (*Queue[T], error) {
 	if nc == nil {
 		return nil, fmt.Errorf("%w: nil *nats.Conn", ErrInvalidArgument)
 	}
 	if err := validName("queue", name); err != nil {
 		return nil, err
 	}
-	o := defaultQueueOptions()
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	o := defaultOptions()
+	if err := applyOptions(&o, opts); err != nil {
+		return nil, err
 	}
 	q := &Queue[T]{
 		name:    name,
@@ -177,7 +168,7 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Qu
 	return q, nil
 }
 
-func (q *Queue[T]) openStream(ctx context.Context, o queueOptions) (jetstream.Stream, error) {
+func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream, error) {
 	s, err := q.js.Stream(ctx, q.stream)
 	if err == nil {
 		return s, nil
@@ -451,7 +442,7 @@ func (q *Queue[T]) takeStoredLocked(ctx context.Context) (data []byte, ok bool, 
 		case errors.Is(err, blob.ErrMissing):
 			c.reset()
 			_ = q.acks.ack(m.Reply) // redelivering it would fail every getter
-			err = fmt.Errorf("%w; the item is dropped from the queue (WithQueueValueTTL sets how long stored items live)", err)
+			err = fmt.Errorf("%w; the item is dropped from the queue (ipc.WithValueTTL sets how long stored items live)", err)
 		default:
 			c.reset()
 			_ = q.nc.Publish(m.Reply, ackNak)
@@ -727,11 +718,11 @@ func (p *publisher) close() {
 }
 
 var (
-	ackAck  = []byte("+ACK")
-	ackNak  = []byte("-NAK")
-	ackTerm = []byte("+TERM")
+	ackAck  = []byte(wire.AckOK)
+	ackNak  = []byte(wire.AckNak)
+	ackTerm = []byte(wire.AckTerm)
 	// ackProgress resets the ack wait of a message still being worked on.
-	ackProgress = []byte("+WPI")
+	ackProgress = []byte(wire.AckProgress)
 )
 
 // puller fetches messages from a durable pull consumer on a private inbox
@@ -768,7 +759,7 @@ type pulled struct {
 func newPuller(nc *nats.Conn, stream, consumer string, max int, staleAfter time.Duration, nakOnClose bool) *puller {
 	p := &puller{
 		nc:         nc,
-		reqSubj:    "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + consumer,
+		reqSubj:    wire.ConsumerNextSubject(stream, consumer),
 		max:        max,
 		staleAfter: staleAfter,
 		nakOnClose: nakOnClose,

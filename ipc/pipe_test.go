@@ -1,4 +1,4 @@
-package pool
+package ipc_test
 
 import (
 	"context"
@@ -12,11 +12,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/ipc"
 )
 
-func newTestPipe[T any](t testing.TB, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T]) {
+func newTestPipe[T any](t testing.TB, nc *nats.Conn) (*ipc.PipeEnd[T], *ipc.PipeEnd[T]) {
 	t.Helper()
-	a, b, err := NewPipe[T](testCtx(t), nc)
+	a, b, err := ipc.NewPipe[T](testutil.Ctx(t, 30*time.Second), nc)
 	if err != nil {
 		t.Fatalf("NewPipe: %v", err)
 	}
@@ -27,18 +30,18 @@ func newTestPipe[T any](t testing.TB, nc *nats.Conn) (*PipeEnd[T], *PipeEnd[T]) 
 	return a, b
 }
 
-func openTestPipe[T any](t testing.TB, nc *nats.Conn, name string) *PipeEnd[T] {
+func openTestPipe[T any](t testing.TB, nc *nats.Conn, name string) *ipc.PipeEnd[T] {
 	t.Helper()
-	p, err := OpenPipe[T](testCtx(t), nc, name)
+	p, err := ipc.OpenPipe[T](testutil.Ctx(t, 30*time.Second), nc, name)
 	if err != nil {
-		t.Fatalf("OpenPipe(%q): %v", name, err)
+		t.Fatalf("ipc.OpenPipe(%q): %v", name, err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	return p
 }
 
 func TestPipeNames(t *testing.T) {
-	b := startBroker(t)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bb := newTestPipe[int](t, connect(t, b))
 	ida, enda, _ := strings.Cut(a.Name(), ".")
 	idb, endb, _ := strings.Cut(bb.Name(), ".")
@@ -48,15 +51,15 @@ func TestPipeNames(t *testing.T) {
 }
 
 func TestPipeDuplexOrdered(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bLocal := newTestPipe[int](t, connect(t, b))
 	// The b end is used from "another process": its own TCP connection.
 	other := openTestPipe[int](t, connectTCP(t, b), bLocal.Name())
 	const n = 2000
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
-	send := func(p *PipeEnd[int], base int) {
+	send := func(p *ipc.PipeEnd[int], base int) {
 		for i := range n {
 			if err := p.Send(ctx, base+i); err != nil {
 				errs <- fmt.Errorf("%s Send: %w", p.Name(), err)
@@ -64,7 +67,7 @@ func TestPipeDuplexOrdered(t *testing.T) {
 			}
 		}
 	}
-	recv := func(p *PipeEnd[int], base int) {
+	recv := func(p *ipc.PipeEnd[int], base int) {
 		for i := range n {
 			v, err := p.Recv(ctx)
 			if err != nil {
@@ -89,8 +92,8 @@ func TestPipeDuplexOrdered(t *testing.T) {
 }
 
 func TestPipeSentBeforeReaderAttachesIsKept(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bLocal := newTestPipe[string](t, connect(t, b))
 	want := make([]string, 300)
 	for i := range want {
@@ -118,8 +121,8 @@ func TestPipeSentBeforeReaderAttachesIsKept(t *testing.T) {
 }
 
 func TestPipeEOFAndCleanup(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	a, bb := newTestPipe[int](t, nc)
 	for i := range 3 {
@@ -144,11 +147,11 @@ func TestPipeEOFAndCleanup(t *testing.T) {
 	if _, err := bb.Recv(ctx); !errors.Is(err, io.EOF) {
 		t.Fatalf("Recv = %v, want io.EOF", err)
 	}
-	if err := a.Send(ctx, 9); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Send on a closed end = %v, want ErrClosed", err)
+	if err := a.Send(ctx, 9); !errors.Is(err, ipc.ErrClosed) {
+		t.Fatalf("Send on a closed end = %v, want ipc.ErrClosed", err)
 	}
-	if _, err := a.Recv(ctx); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Recv on a closed end = %v, want ErrClosed", err)
+	if _, err := a.Recv(ctx); !errors.Is(err, ipc.ErrClosed) {
+		t.Fatalf("Recv on a closed end = %v, want ipc.ErrClosed", err)
 	}
 	if err := bb.Close(); err != nil {
 		t.Fatal(err)
@@ -157,17 +160,17 @@ func TestPipeEOFAndCleanup(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	js, _ := jetstream.New(nc)
-	if _, err := js.Stream(ctx, pipeStreamPrefix+strings.TrimSuffix(a.Name(), ".a")); !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if _, err := js.Stream(ctx, ipc.PipeStreamPrefix+strings.TrimSuffix(a.Name(), ".a")); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Fatalf("pipe stream after both ends closed: %v, want not found", err)
 	}
-	if _, err := OpenPipe[int](ctx, nc, a.Name()); err == nil {
-		t.Fatal("OpenPipe of a closed pipe: no error")
+	if _, err := ipc.OpenPipe[int](ctx, nc, a.Name()); err == nil {
+		t.Fatal("ipc.OpenPipe of a closed pipe: no error")
 	}
 }
 
 func TestPipePoll(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	a, bb := newTestPipe[string](t, connect(t, b))
 	if bb.Poll(0) {
 		t.Fatal("Poll(0) = true on an empty pipe")
@@ -198,11 +201,11 @@ func TestPipePoll(t *testing.T) {
 }
 
 func TestPipeInvalidArguments(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
-	if _, _, err := NewPipe[int](ctx, nil); !errors.Is(err, ErrInvalidArgument) {
-		t.Fatalf("NewPipe(nil conn) = %v", err)
+	if _, _, err := ipc.NewPipe[int](ctx, nil); !errors.Is(err, ipc.ErrInvalidArgument) {
+		t.Fatalf("ipc.NewPipe(nil conn) = %v", err)
 	}
 	tests := []struct {
 		name  string
@@ -219,16 +222,16 @@ func TestPipeInvalidArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := OpenPipe[int](ctx, tt.nc, tt.pname); !errors.Is(err, ErrInvalidArgument) {
-				t.Fatalf("OpenPipe(%q) = %v, want ErrInvalidArgument", tt.pname, err)
+			if _, err := ipc.OpenPipe[int](ctx, tt.nc, tt.pname); !errors.Is(err, ipc.ErrInvalidArgument) {
+				t.Fatalf("ipc.OpenPipe(%q) = %v, want ipc.ErrInvalidArgument", tt.pname, err)
 			}
 		})
 	}
-	if _, err := OpenPipe[int](ctx, nc, "nosuchpipe.a"); err == nil || errors.Is(err, ErrInvalidArgument) {
-		t.Fatalf("OpenPipe of a missing pipe = %v, want a not-found error", err)
+	if _, err := ipc.OpenPipe[int](ctx, nc, "nosuchpipe.a"); err == nil || errors.Is(err, ipc.ErrInvalidArgument) {
+		t.Fatalf("ipc.OpenPipe of a missing pipe = %v, want a not-found error", err)
 	}
-	if err := DeletePipe(ctx, nc, "nosuchpipe.b"); err != nil {
-		t.Fatalf("DeletePipe of a missing pipe: %v", err)
+	if err := ipc.DeletePipe(ctx, nc, "nosuchpipe.b"); err != nil {
+		t.Fatalf("ipc.DeletePipe of a missing pipe: %v", err)
 	}
 }
 
@@ -236,8 +239,8 @@ func TestPipeInvalidArguments(t *testing.T) {
 // own TCP connection, moving b.N small strings one way through a pipe. Run it
 // with -benchtime=200000x for the figure comparable with Python's mp.Pipe.
 func BenchmarkPipeSendRecv(b *testing.B) {
-	ctx := testCtx(b)
-	srv := startBroker(b)
+	ctx := testutil.Ctx(b, 30*time.Second)
+	srv := testutil.StartBroker(b, quietBroker)
 	a, bLocal := newTestPipe[string](b, connect(b, srv))
 	sender := openTestPipe[string](b, connectTCP(b, srv), a.Name())
 	receiver := openTestPipe[string](b, connectTCP(b, srv), bLocal.Name())

@@ -1,4 +1,4 @@
-package pool
+package ipc_test
 
 import (
 	"bytes"
@@ -12,7 +12,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
+	"github.com/procpool/procpool/ipc"
 )
 
 // itemOf is n bytes of a pattern that depends on i and n.
@@ -32,14 +34,14 @@ func bucketState(t testing.TB, nc *nats.Conn, bucket string) (state jetstream.St
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(testCtx(t), "OBJ_"+bucket)
+	s, err := js.Stream(testutil.Ctx(t, 30*time.Second), "OBJ_"+bucket)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return state, false
 	}
 	if err != nil {
 		t.Fatalf("bucket %s: %v", bucket, err)
 	}
-	info, err := s.Info(testCtx(t))
+	info, err := s.Info(testutil.Ctx(t, 30*time.Second))
 	if err != nil {
 		t.Fatalf("bucket %s: %v", bucket, err)
 	}
@@ -51,7 +53,7 @@ func bucketState(t testing.TB, nc *nats.Conn, bucket string) (state jetstream.St
 func waitBucketEmpty(t testing.TB, nc *nats.Conn, bucket string) {
 	t.Helper()
 	var st jetstream.StreamState
-	eventually(t, testCtx(t), "bucket "+bucket+" emptied", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "bucket "+bucket+" emptied", func() bool {
 		var ok bool
 		st, ok = bucketState(t, nc, bucket)
 		if !ok {
@@ -61,30 +63,30 @@ func waitBucketEmpty(t testing.TB, nc *nats.Conn, bucket string) {
 	})
 }
 
-// The message of a stored item round-trips through openMsg; anything else
+// The message of a stored item round-trips through ipc.OpenMsg; anything else
 // under the stored header is refused.
 func TestOpenMsgStoredItem(t *testing.T) {
 	ref := wire.Ref{Kind: wire.RefObject, Name: "i-0123456789abcdef01234567", Size: 5 << 20}
-	items, got, err := openMsg(storedMsg("s", wire.AppendRef(nil, &ref)))
+	items, got, err := ipc.OpenMsg(ipc.StoredMsg("s", wire.AppendRef(nil, &ref)))
 	if err != nil || got == nil || *got != ref || len(items) != 1 {
-		t.Fatalf("openMsg(stored) = %d items, %v, %v; want the ref", len(items), got, err)
+		t.Fatalf("ipc.OpenMsg(stored) = %d items, %v, %v; want the ref", len(items), got, err)
 	}
-	items, got, err = openMsg(&nats.Msg{Data: []byte(`"hi"`)})
+	items, got, err = ipc.OpenMsg(&nats.Msg{Data: []byte(`"hi"`)})
 	if err != nil || got != nil || len(items) != 1 || string(items[0]) != `"hi"` {
-		t.Fatalf("openMsg(plain) = %q, %v, %v", items, got, err)
+		t.Fatalf("ipc.OpenMsg(plain) = %q, %v, %v", items, got, err)
 	}
 	fileRef := wire.Ref{Kind: wire.RefFile, Name: "procpool-1_ab/x", Size: 1}
-	packed := storedMsg("s", wire.AppendRef(nil, &ref))
-	packed.Header.Set(packHeader, "2")
+	packed := ipc.StoredMsg("s", wire.AppendRef(nil, &ref))
+	packed.Header.Set(ipc.PackHeader, "2")
 	for name, m := range map[string]*nats.Msg{
-		"file ref":        storedMsg("s", wire.AppendRef(nil, &fileRef)),
+		"file ref":        ipc.StoredMsg("s", wire.AppendRef(nil, &fileRef)),
 		"packed":          packed,
-		"not a ref":       storedMsg("s", []byte(`"hi"`)),
-		"trailing bytes":  storedMsg("s", append(wire.AppendRef(nil, &ref), 0)),
-		"path in the ref": storedMsg("s", wire.AppendRef(nil, &wire.Ref{Kind: wire.RefObject, Name: "../x", Size: 1})),
+		"not a ref":       ipc.StoredMsg("s", []byte(`"hi"`)),
+		"trailing bytes":  ipc.StoredMsg("s", append(wire.AppendRef(nil, &ref), 0)),
+		"path in the ref": ipc.StoredMsg("s", wire.AppendRef(nil, &wire.Ref{Kind: wire.RefObject, Name: "../x", Size: 1})),
 	} {
-		if _, got, err := openMsg(m); err == nil {
-			t.Errorf("%s: openMsg = %v, nil; want an error", name, got)
+		if _, got, err := ipc.OpenMsg(m); err == nil {
+			t.Errorf("%s: ipc.OpenMsg = %v, nil; want an error", name, got)
 		}
 	}
 }
@@ -93,8 +95,8 @@ func TestOpenMsgStoredItem(t *testing.T) {
 // on an unbounded queue (so the small ones are packed), come out in the
 // order they were put, byte for byte; the stored ones are then deleted.
 func TestQueueMixedSizesKeepOrder(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	put := newTestQueue[[]byte](t, connect(t, b), "mixed")
 	get := newTestQueue[[]byte](t, connectTCP(t, b), "mixed")
 	const n = 300
@@ -115,7 +117,7 @@ func TestQueueMixedSizesKeepOrder(t *testing.T) {
 	if l, err := get.Len(ctx); err != nil || l != n {
 		t.Fatalf("Len = %d, %v; want %d", l, err, n)
 	}
-	if st, ok := bucketState(t, connect(t, b), put.stream); !ok || st.Bytes < uint64(n/7*300<<10) {
+	if st, ok := bucketState(t, connect(t, b), put.StreamName()); !ok || st.Bytes < uint64(n/7*300<<10) {
 		t.Fatalf("bucket holds %+v (exists %v): the large items were not stored", st, ok)
 	}
 	for i := range n {
@@ -127,11 +129,11 @@ func TestQueueMixedSizesKeepOrder(t *testing.T) {
 			t.Fatalf("Get #%d: %d bytes, not item %d (%d bytes): order or content lost", i, len(v), i, size(i))
 		}
 	}
-	waitBucketEmpty(t, connect(t, b), put.stream)
+	waitBucketEmpty(t, connect(t, b), put.StreamName())
 	if err := get.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := bucketState(t, connect(t, b), put.stream); ok {
+	if _, ok := bucketState(t, connect(t, b), put.StreamName()); ok {
 		t.Error("the bucket outlived Delete")
 	}
 }
@@ -140,8 +142,8 @@ func TestQueueMixedSizesKeepOrder(t *testing.T) {
 // Get fail at once with an error that says so; the items after it are
 // not lost.
 func TestQueueStoredItemMissing(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	q := newTestQueue[[]byte](t, nc, "missing")
 	big := itemOf(1, 5<<20)
@@ -157,7 +159,7 @@ func TestQueueStoredItemMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(ctx, "OBJ_"+q.stream)
+	s, err := js.Stream(ctx, "OBJ_"+q.StreamName())
 	if err != nil {
 		t.Fatalf("the bucket was not made: %v", err)
 	}
@@ -170,7 +172,7 @@ func TestQueueStoredItemMissing(t *testing.T) {
 	if !errors.Is(err, blob.ErrMissing) || getCtx.Err() != nil {
 		t.Fatalf("Get of the purged item = %d bytes, %v; want an error wrapping ErrMissing, before the deadline", len(v), err)
 	}
-	for _, want := range []string{`queue "missing"`, "dropped", "WithQueueValueTTL"} {
+	for _, want := range []string{`queue "missing"`, "dropped", "ipc.WithValueTTL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -184,13 +186,13 @@ func TestQueueStoredItemMissing(t *testing.T) {
 }
 
 // A bounded queue counts a stored item as one: Put waits while the queue
-// holds WithMaxSize of them, and a Put that gives up deletes the value it
+// holds ipc.WithMaxSize of them, and a Put that gives up deletes the value it
 // stored.
 func TestQueueBoundedCountsStoredItems(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
-	q := newTestQueue[[]byte](t, nc, "bounded-large", WithMaxSize(2))
+	q := newTestQueue[[]byte](t, nc, "bounded-large", ipc.WithMaxSize(2))
 	for i := range 2 {
 		if err := q.Put(ctx, itemOf(i, 1<<20)); err != nil {
 			t.Fatalf("Put(%d): %v", i, err)
@@ -208,11 +210,11 @@ func TestQueueBoundedCountsStoredItems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := js.ObjectStore(ctx, q.stream)
+	store, err := js.ObjectStore(ctx, q.StreamName())
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, ctx, "the refused Put's value deleted", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the refused Put's value deleted", func() bool {
 		objs, err := store.List(ctx)
 		return err == nil && len(objs) == 2
 	})
@@ -222,20 +224,20 @@ func TestQueueBoundedCountsStoredItems(t *testing.T) {
 			t.Fatalf("Get #%d = %d bytes, %v", i, len(v), err)
 		}
 	}
-	waitBucketEmpty(t, nc, q.stream)
+	waitBucketEmpty(t, nc, q.StreamName())
 }
 
-// WithQueueValueTTL is the queue's: whichever handle stores the first
+// ipc.WithValueTTL is the queue's: whichever handle stores the first
 // large item makes the bucket with the TTL the queue was created with.
 func TestQueueValueTTL(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
-	if _, err := NewQueue[int](ctx, nc, "ttl", WithQueueValueTTL(time.Millisecond)); !errors.Is(err, ErrInvalidOption) {
-		t.Fatalf("WithQueueValueTTL(1ms) = %v, want ErrInvalidOption", err)
+	if _, err := ipc.NewQueue[int](ctx, nc, "ttl", ipc.WithValueTTL(time.Millisecond)); !errors.Is(err, ipc.ErrInvalidOption) {
+		t.Fatalf("ipc.WithValueTTL(1ms) = %v, want ipc.ErrInvalidOption", err)
 	}
-	creator := newTestQueue[[]byte](t, nc, "ttl", WithQueueValueTTL(time.Hour))
-	other := newTestQueue[[]byte](t, connectTCP(t, b), "ttl", WithQueueValueTTL(2*time.Hour))
+	creator := newTestQueue[[]byte](t, nc, "ttl", ipc.WithValueTTL(time.Hour))
+	other := newTestQueue[[]byte](t, connectTCP(t, b), "ttl", ipc.WithValueTTL(2*time.Hour))
 	if err := other.Put(ctx, itemOf(0, 1<<20)); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +245,7 @@ func TestQueueValueTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(ctx, "OBJ_"+creator.stream)
+	s, err := js.Stream(ctx, "OBJ_"+creator.StreamName())
 	if err != nil {
 		t.Fatalf("no bucket after a large Put: %v", err)
 	}
@@ -261,12 +263,12 @@ func TestQueueValueTTL(t *testing.T) {
 	if err := d.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s, err = js.Stream(ctx, "OBJ_"+d.stream)
+	s, err = js.Stream(ctx, "OBJ_"+d.StreamName())
 	if err != nil {
 		t.Fatalf("no bucket after a large Put: %v", err)
 	}
-	if age := s.CachedInfo().Config.MaxAge; age != DefaultQueueValueTTL {
-		t.Errorf("default bucket TTL %v, want %v", age, DefaultQueueValueTTL)
+	if age := s.CachedInfo().Config.MaxAge; age != ipc.DefaultValueTTL {
+		t.Errorf("default bucket TTL %v, want %v", age, ipc.DefaultValueTTL)
 	}
 }
 
@@ -274,15 +276,15 @@ func TestQueueValueTTL(t *testing.T) {
 // with small ones; each is deleted once received, and the bucket goes
 // with the pipe.
 func TestPipeLargeValuesInOrder(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	a, _ := newTestPipe[[]byte](t, nc)
 	bb := openTestPipe[[]byte](t, connectTCP(t, b), strings.Replace(a.Name(), ".a", ".b", 1))
 	size := func(i int) int { return []int{3 << 20, 5, 300 << 10, 7}[i%4] }
 	for _, dir := range []struct {
 		name     string
-		from, to *PipeEnd[[]byte]
+		from, to *ipc.PipeEnd[[]byte]
 	}{{"a to b", a, bb}, {"b to a", bb, a}} {
 		for i := range 8 {
 			if err := dir.from.Send(ctx, itemOf(i, size(i))); err != nil {
@@ -296,14 +298,14 @@ func TestPipeLargeValuesInOrder(t *testing.T) {
 			}
 		}
 	}
-	waitBucketEmpty(t, nc, a.stream)
+	waitBucketEmpty(t, nc, a.StreamName())
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := bb.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := bucketState(t, nc, a.stream); ok {
+	if _, ok := bucketState(t, nc, a.StreamName()); ok {
 		t.Error("the bucket outlived the pipe")
 	}
 }
@@ -312,22 +314,22 @@ func TestPipeLargeValuesInOrder(t *testing.T) {
 // acks go out every quarter of the stale bound, and stop says when the
 // last went.
 func TestKeepReservedSendsProgress(t *testing.T) {
-	nc := connect(t, startBroker(t))
+	nc := connect(t, testutil.StartBroker(t, quietBroker))
 	sub, err := nc.SubscribeSync(nc.NewInbox())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := keepReserved(nc, sub.Subject, 40*time.Millisecond)
+	stop := ipc.KeepReserved(nc, sub.Subject, 40*time.Millisecond)
 	for range 2 {
 		m, err := sub.NextMsg(5 * time.Second)
-		if err != nil || !bytes.Equal(m.Data, ackProgress) {
+		if err != nil || !bytes.Equal(m.Data, ipc.AckProgress) {
 			t.Fatalf("progress ack: %v, %v", m, err)
 		}
 	}
 	if last := stop(); last.IsZero() {
 		t.Error("stop after two progress acks says none went")
 	}
-	if stop := keepReserved(nc, sub.Subject, time.Hour); !stop().IsZero() {
+	if stop := ipc.KeepReserved(nc, sub.Subject, time.Hour); !stop().IsZero() {
 		t.Error("stop before any progress ack says one went")
 	}
 }

@@ -1,4 +1,4 @@
-package pool
+package ipc_test
 
 import (
 	"context"
@@ -15,25 +15,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/ipc"
 )
 
-// testCtx returns a context that ends before the test's deadline.
-func testCtx(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func startBroker(t testing.TB) *broker.Server {
-	t.Helper()
-	b, err := broker.Start(testCtx(t), broker.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("start broker: %v", err)
-	}
-	t.Cleanup(b.Shutdown)
-	return b
-}
+// quietBroker is the config of the tests' brokers: logs go nowhere.
+var quietBroker = broker.Config{Logger: slog.New(slog.DiscardHandler)}
 
 // connect returns an in-process connection to b.
 func connect(t testing.TB, b *broker.Server) *nats.Conn {
@@ -57,39 +44,19 @@ func connectTCP(t testing.TB, b *broker.Server) *nats.Conn {
 	return nc
 }
 
-func newTestQueue[T any](t testing.TB, nc *nats.Conn, name string, opts ...QueueOption) *Queue[T] {
+func newTestQueue[T any](t testing.TB, nc *nats.Conn, name string, opts ...ipc.Option) *ipc.Queue[T] {
 	t.Helper()
-	q, err := NewQueue[T](testCtx(t), nc, name, opts...)
+	q, err := ipc.NewQueue[T](testutil.Ctx(t, 30*time.Second), nc, name, opts...)
 	if err != nil {
-		t.Fatalf("NewQueue(%q): %v", name, err)
+		t.Fatalf("ipc.NewQueue(%q): %v", name, err)
 	}
 	t.Cleanup(func() { _ = q.Close() })
 	return q
 }
 
-// eventually polls cond until it holds or ctx ends.
-func eventually(t testing.TB, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: never happened: %v", what, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-func (p *puller) buffered() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.buf) - p.head
-}
-
 func TestQueueFIFO(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "fifo")
 	const n = 2000
 	for i := range n {
@@ -109,9 +76,9 @@ func TestQueueFIFO(t *testing.T) {
 }
 
 func TestQueueSharedByName(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
-	put := newTestQueue[string](t, connect(t, b), "shared", WithMaxSize(0))
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
+	put := newTestQueue[string](t, connect(t, b), "shared", ipc.WithMaxSize(0))
 	get := newTestQueue[string](t, connectTCP(t, b), "shared")
 	if get.Name() != "shared" {
 		t.Fatalf("Name() = %q", get.Name())
@@ -126,13 +93,13 @@ func TestQueueSharedByName(t *testing.T) {
 }
 
 func TestQueueTwoGettersSplit(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	const n = 3000
 	prod := newTestQueue[int](t, connect(t, b), "split")
-	getters := []*Queue[int]{
-		newTestQueue[int](t, connectTCP(t, b), "split", WithPrefetch(8)),
-		newTestQueue[int](t, connectTCP(t, b), "split", WithPrefetch(8)),
+	getters := []*ipc.Queue[int]{
+		newTestQueue[int](t, connectTCP(t, b), "split", ipc.WithPrefetch(8)),
+		newTestQueue[int](t, connectTCP(t, b), "split", ipc.WithPrefetch(8)),
 	}
 	gctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -188,12 +155,12 @@ func TestQueueTwoGettersSplit(t *testing.T) {
 }
 
 func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	const ackWait = 300 * time.Millisecond
-	q := newTestQueue[string](t, connect(t, b), "vanish", WithQueueAckWait(ackWait))
+	q := newTestQueue[string](t, connect(t, b), "vanish", ipc.WithAckWait(ackWait))
 	ncDoomed := connectTCP(t, b)
-	doomed := newTestQueue[string](t, ncDoomed, "vanish", WithPrefetch(4))
+	doomed := newTestQueue[string](t, ncDoomed, "vanish", ipc.WithPrefetch(4))
 	for _, s := range []string{"first", "second"} {
 		if err := q.Put(ctx, s); err != nil {
 			t.Fatal(err)
@@ -206,7 +173,7 @@ func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
 		t.Fatalf("doomed Get = %q, %v", v, err)
 	}
 	// "second" was fetched ahead, unacknowledged; now the getter dies.
-	eventually(t, ctx, "prefetch of the second item", func() bool { return doomed.pull.buffered() == 1 })
+	testutil.WaitFor(t, 30*time.Second, "prefetch of the second item", func() bool { return doomed.Buffered() == 1 })
 	ncDoomed.Close()
 	start := time.Now()
 	v, err := q.Get(ctx)
@@ -218,15 +185,15 @@ func TestQueueItemOfVanishedGetterComesBack(t *testing.T) {
 	}
 	if n, err := q.Len(ctx); err != nil || n != 0 {
 		// "first" was acknowledged: it must not come back.
-		eventually(t, ctx, "queue drained", func() bool { n, err := q.Len(ctx); return err == nil && n == 0 })
+		testutil.WaitFor(t, 30*time.Second, "queue drained", func() bool { n, err := q.Len(ctx); return err == nil && n == 0 })
 	}
 }
 
 func TestQueueCloseGivesBackPrefetched(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
-	q := newTestQueue[int](t, connect(t, b), "giveback", WithQueueAckWait(time.Hour))
-	h := newTestQueue[int](t, connectTCP(t, b), "giveback", WithPrefetch(10))
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
+	q := newTestQueue[int](t, connect(t, b), "giveback", ipc.WithAckWait(time.Hour))
+	h := newTestQueue[int](t, connectTCP(t, b), "giveback", ipc.WithPrefetch(10))
 	for i := range 5 {
 		if err := q.Put(ctx, i); err != nil {
 			t.Fatal(err)
@@ -238,7 +205,7 @@ func TestQueueCloseGivesBackPrefetched(t *testing.T) {
 	if v, err := h.Get(ctx); err != nil || v != 0 {
 		t.Fatalf("Get = %d, %v", v, err)
 	}
-	eventually(t, ctx, "prefetch", func() bool { return h.pull.buffered() == 4 })
+	testutil.WaitFor(t, 30*time.Second, "prefetch", func() bool { return h.Buffered() == 4 })
 	if err := h.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -263,9 +230,9 @@ func TestQueueCloseGivesBackPrefetched(t *testing.T) {
 }
 
 func TestQueueMaxSize(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
-	q := newTestQueue[int](t, connect(t, b), "bounded", WithMaxSize(2))
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
+	q := newTestQueue[int](t, connect(t, b), "bounded", ipc.WithMaxSize(2))
 	for i := range 2 {
 		if err := q.Put(ctx, i); err != nil {
 			t.Fatal(err)
@@ -284,7 +251,7 @@ func TestQueueMaxSize(t *testing.T) {
 		t.Fatalf("Put on a full queue returned %v before any Get", err)
 	case <-time.After(100 * time.Millisecond): // a negative check needs some wait
 	}
-	getter := newTestQueue[int](t, connectTCP(t, b), "bounded", WithPrefetch(1))
+	getter := newTestQueue[int](t, connectTCP(t, b), "bounded", ipc.WithPrefetch(1))
 	if v, err := getter.Get(ctx); err != nil || v != 0 {
 		t.Fatalf("Get = %d, %v", v, err)
 	}
@@ -304,8 +271,8 @@ func TestQueueMaxSize(t *testing.T) {
 }
 
 func TestQueueLenEmpty(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[string](t, connect(t, b), "len")
 	if empty, err := q.Empty(ctx); err != nil || !empty {
 		t.Fatalf("Empty() = %v, %v on a new queue", empty, err)
@@ -322,21 +289,21 @@ func TestQueueLenEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The ack is asynchronous: Len is approximate, as in Python.
-	eventually(t, ctx, "Len 2 after a Get", func() bool { n, err := q.Len(ctx); return err == nil && n == 2 })
+	testutil.WaitFor(t, 30*time.Second, "Len 2 after a Get", func() bool { n, err := q.Len(ctx); return err == nil && n == 2 })
 	if empty, err := q.Empty(ctx); err != nil || empty {
 		t.Fatalf("Empty() = %v, %v with 2 items", empty, err)
 	}
 }
 
 func TestQueueGetTimeout(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[string](t, connect(t, b), "timeout")
-	if _, err := q.GetTimeout(ctx, 20*time.Millisecond); !errors.Is(err, ErrQueueEmpty) {
-		t.Fatalf("GetTimeout on empty = %v, want ErrQueueEmpty", err)
+	if _, err := q.GetTimeout(ctx, 20*time.Millisecond); !errors.Is(err, ipc.ErrQueueEmpty) {
+		t.Fatalf("GetTimeout on empty = %v, want ipc.ErrQueueEmpty", err)
 	}
-	if _, err := q.GetTimeout(ctx, 0); !errors.Is(err, ErrQueueEmpty) {
-		t.Fatalf("GetTimeout(0) on empty = %v, want ErrQueueEmpty", err)
+	if _, err := q.GetTimeout(ctx, 0); !errors.Is(err, ipc.ErrQueueEmpty) {
+		t.Fatalf("GetTimeout(0) on empty = %v, want ipc.ErrQueueEmpty", err)
 	}
 	if err := q.Put(ctx, "x"); err != nil {
 		t.Fatal(err)
@@ -352,8 +319,8 @@ func TestQueueGetTimeout(t *testing.T) {
 }
 
 func TestQueueUndecodableItem(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	raw := newTestQueue[[]byte](t, nc, "garbage")
 	ints := newTestQueue[int](t, nc, "garbage")
@@ -372,8 +339,8 @@ func TestQueueUndecodableItem(t *testing.T) {
 }
 
 func TestQueueClosedAndDeleted(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	q := newTestQueue[int](t, nc, "gone")
 	if err := q.Put(ctx, 1); err != nil {
@@ -382,11 +349,11 @@ func TestQueueClosedAndDeleted(t *testing.T) {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Put(ctx, 2); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Put after Close = %v, want ErrClosed", err)
+	if err := q.Put(ctx, 2); !errors.Is(err, ipc.ErrClosed) {
+		t.Fatalf("Put after Close = %v, want ipc.ErrClosed", err)
 	}
-	if _, err := q.Get(ctx); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Get after Close = %v, want ErrClosed", err)
+	if _, err := q.Get(ctx); !errors.Is(err, ipc.ErrClosed) {
+		t.Fatalf("Get after Close = %v, want ipc.ErrClosed", err)
 	}
 	q2 := newTestQueue[int](t, nc, "gone")
 	if n, err := q2.Len(ctx); err != nil || n != 1 {
@@ -396,50 +363,50 @@ func TestQueueClosedAndDeleted(t *testing.T) {
 		t.Fatalf("Delete: %v", err)
 	}
 	js, _ := jetstream.New(nc)
-	if _, err := js.Stream(ctx, queueStreamPrefix+"gone"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if _, err := js.Stream(ctx, ipc.QueueStreamPrefix+"gone"); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Fatalf("stream after Delete: %v", err)
 	}
-	if err := DeleteQueue(ctx, nc, "gone"); err != nil {
-		t.Fatalf("DeleteQueue of a deleted queue: %v", err)
+	if err := ipc.DeleteQueue(ctx, nc, "gone"); err != nil {
+		t.Fatalf("ipc.DeleteQueue of a deleted queue: %v", err)
 	}
 }
 
 func TestQueueInvalidArguments(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	nc := connect(t, b)
 	tests := []struct {
 		name  string
 		nc    *nats.Conn
 		qname string
-		opts  []QueueOption
+		opts  []ipc.Option
 		want  error
 	}{
-		{"nil conn", nil, "q", nil, ErrInvalidArgument},
-		{"empty name", nc, "", nil, ErrInvalidArgument},
-		{"dot", nc, "a.b", nil, ErrInvalidArgument},
-		{"space", nc, "a b", nil, ErrInvalidArgument},
-		{"wildcard", nc, "a*", nil, ErrInvalidArgument},
-		{"gt", nc, ">", nil, ErrInvalidArgument},
-		{"non-ascii", nc, "naïve", nil, ErrInvalidArgument},
-		{"negative max size", nc, "q", []QueueOption{WithMaxSize(-1)}, ErrInvalidOption},
-		{"zero prefetch", nc, "q", []QueueOption{WithPrefetch(0)}, ErrInvalidOption},
-		{"tiny ack wait", nc, "q", []QueueOption{WithQueueAckWait(time.Microsecond)}, ErrInvalidOption},
-		{"replicas", nc, "q", []QueueOption{WithQueueReplicas(0)}, ErrInvalidOption},
-		{"put window", nc, "q", []QueueOption{WithPutWindow(0)}, ErrInvalidOption},
+		{"nil conn", nil, "q", nil, ipc.ErrInvalidArgument},
+		{"empty name", nc, "", nil, ipc.ErrInvalidArgument},
+		{"dot", nc, "a.b", nil, ipc.ErrInvalidArgument},
+		{"space", nc, "a b", nil, ipc.ErrInvalidArgument},
+		{"wildcard", nc, "a*", nil, ipc.ErrInvalidArgument},
+		{"gt", nc, ">", nil, ipc.ErrInvalidArgument},
+		{"non-ascii", nc, "naïve", nil, ipc.ErrInvalidArgument},
+		{"negative max size", nc, "q", []ipc.Option{ipc.WithMaxSize(-1)}, ipc.ErrInvalidOption},
+		{"zero prefetch", nc, "q", []ipc.Option{ipc.WithPrefetch(0)}, ipc.ErrInvalidOption},
+		{"tiny ack wait", nc, "q", []ipc.Option{ipc.WithAckWait(time.Microsecond)}, ipc.ErrInvalidOption},
+		{"replicas", nc, "q", []ipc.Option{ipc.WithReplicas(0)}, ipc.ErrInvalidOption},
+		{"put window", nc, "q", []ipc.Option{ipc.WithPutWindow(0)}, ipc.ErrInvalidOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q, err := NewQueue[int](ctx, tt.nc, tt.qname, tt.opts...)
+			q, err := ipc.NewQueue[int](ctx, tt.nc, tt.qname, tt.opts...)
 			if !errors.Is(err, tt.want) {
-				t.Fatalf("NewQueue = %v, %v; want an error wrapping %v", q, err, tt.want)
+				t.Fatalf("ipc.NewQueue = %v, %v; want an error wrapping %v", q, err, tt.want)
 			}
 		})
 	}
-	if err := DeleteQueue(ctx, nc, "a.b"); !errors.Is(err, ErrInvalidArgument) {
-		t.Fatalf("DeleteQueue(a.b) = %v", err)
+	if err := ipc.DeleteQueue(ctx, nc, "a.b"); !errors.Is(err, ipc.ErrInvalidArgument) {
+		t.Fatalf("ipc.DeleteQueue(a.b) = %v", err)
 	}
-	q, err := NewQueue[int](ctx, nc, "Ok_name-1")
+	q, err := ipc.NewQueue[int](ctx, nc, "Ok_name-1")
 	if err != nil {
 		t.Fatalf("valid name: %v", err)
 	}
@@ -450,8 +417,8 @@ func TestQueueInvalidArguments(t *testing.T) {
 // own TCP connection, moving b.N small strings through a queue. Run it with
 // -benchtime=200000x for the figure comparable with Python's mp.Queue.
 func BenchmarkQueuePutGet(b *testing.B) {
-	ctx := testCtx(b)
-	srv := startBroker(b)
+	ctx := testutil.Ctx(b, 30*time.Second)
+	srv := testutil.StartBroker(b, quietBroker)
 	name := "bench" + strconv.Itoa(b.N)
 	prod := newTestQueue[string](b, connectTCP(b, srv), name)
 	cons := newTestQueue[string](b, connectTCP(b, srv), name)
@@ -487,8 +454,8 @@ func BenchmarkQueuePutGet(b *testing.B) {
 }
 
 func TestQueueCloseWakesGetters(t *testing.T) {
-	ctx := testCtx(t)
-	b := startBroker(t)
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
 	q := newTestQueue[int](t, connect(t, b), "wake")
 	errs := make(chan error, 3)
 	for range 3 {
@@ -498,7 +465,7 @@ func TestQueueCloseWakesGetters(t *testing.T) {
 		}()
 	}
 	// Let the getters block (the outcome is the same if they have not yet).
-	if _, err := q.GetTimeout(ctx, 20*time.Millisecond); !errors.Is(err, ErrQueueEmpty) {
+	if _, err := q.GetTimeout(ctx, 20*time.Millisecond); !errors.Is(err, ipc.ErrQueueEmpty) {
 		t.Fatalf("GetTimeout = %v", err)
 	}
 	if err := q.Close(); err != nil {
@@ -507,8 +474,8 @@ func TestQueueCloseWakesGetters(t *testing.T) {
 	for range 3 {
 		select {
 		case err := <-errs:
-			if !errors.Is(err, ErrClosed) {
-				t.Errorf("blocked Get after Close = %v, want ErrClosed", err)
+			if !errors.Is(err, ipc.ErrClosed) {
+				t.Errorf("blocked Get after Close = %v, want ipc.ErrClosed", err)
 			}
 		case <-time.After(2 * time.Second):
 			t.Fatal("a blocked Get did not return after Close")

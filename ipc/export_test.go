@@ -1,0 +1,43 @@
+package ipc
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// What the black-box tests of package ipc_test reach inside.
+
+var (
+	StoredMsg    = storedMsg
+	PackItems    = packItems
+	Unpack       = unpack
+	OpenMsg      = openMsg
+	KeepReserved = keepReserved
+	ErrBadPack   = errBadPack
+	AckProgress  = ackProgress
+)
+
+const (
+	PackHeader        = packHeader
+	QueueStreamPrefix = queueStreamPrefix
+	PipeStreamPrefix  = pipeStreamPrefix
+)
+
+// Buffered is how many messages the handle has fetched and not handed out.
+func (q *Queue[T]) Buffered() int {
+	p := q.pull
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.buf) - p.head
+}
+
+// PublishPacked publishes items as one packed message.
+func (q *Queue[T]) PublishPacked(ctx context.Context, items [][]byte) error {
+	return q.pk.publish(ctx, items)
+}
+
+func (q *Queue[T]) JS() jetstream.JetStream { return q.js }
+func (q *Queue[T]) StreamName() string      { return q.stream }
+func (q *Queue[T]) Subject() string         { return q.subject }
+func (p *PipeEnd[T]) StreamName() string    { return p.stream }
