@@ -2,8 +2,10 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/internal/testutil"
@@ -475,4 +478,42 @@ func TestSecurityStreamsBounded(t *testing.T) {
 	if n, err := q.Len(ctx); err != nil || n == 0 {
 		t.Fatalf("queue after the refusal: %d items, %v; want the accepted ones", n, err)
 	}
+}
+
+// The roles can do what observing their pool needs: `procpool status` and
+// the nats CLI's `nats micro ls` with pool A's caller credential see A's
+// worker; with pool B's they see none of A's.
+func TestSecurityRolesObserveTheirPool(t *testing.T) {
+	cli, nats := procpoolCLI(t), natsCLI(t)
+	r := startSecRig(t)
+	w := startWorkerProc(t, r.b.ClientURL(), "wa", "wa"+secPass, r.aName)
+	ctx := testutil.Ctx(t, 60*time.Second)
+	if _, err := pool.Apply(ctx, r.a, builtin.Upper, "seen"); err != nil {
+		t.Fatal(err)
+	}
+	env := func(user string) []string {
+		return append(os.Environ(), "HOME="+os.TempDir(), "NATS_CONTEXT=",
+			"PROCPOOL_URL="+r.b.ClientURL(), "PROCPOOL_USER="+user, "PROCPOOL_PASSWORD="+user+secPass,
+			"NATS_URL="+r.b.ClientURL(), "NATS_USER="+user, "NATS_PASSWORD="+user+secPass)
+	}
+	var st statusJSON
+	out := runCmd(t, 30*time.Second, env("ca"), cli, "status", "--pool", r.aName, "--json")
+	if err := json.Unmarshal(out, &st); err != nil || len(st.Workers) != 1 || st.Workers[0].PID != w.pid() {
+		t.Fatalf("procpool status as A's caller: %v, %s; want A's one worker (pid %d)", err, out, w.pid())
+	}
+	var infos []micro.Info
+	out = runCmd(t, 30*time.Second, env("ca"), nats, "--inbox-prefix", "_INBOX.ca", "micro", "ls", "procpool", "--json")
+	if err := json.Unmarshal(out, &infos); err != nil || len(infos) != 1 {
+		t.Fatalf("nats micro ls as A's caller: %v, %s; want A's one worker", err, out)
+	}
+	// As B's caller: the CLI finds no service at all (it exits 1 saying
+	// so), or lists none.
+	cmd := exec.CommandContext(ctx, nats, "--inbox-prefix", "_INBOX.cb", "micro", "ls", "procpool", "--json")
+	cmd.Env = env("cb")
+	out, _ = cmd.CombinedOutput()
+	infos = nil
+	if json.Unmarshal(out, &infos) == nil && len(infos) != 0 || strings.Contains(string(out), strconv.Itoa(w.pid())) {
+		t.Fatalf("nats micro ls as B's caller sees pool A's worker:\n%s", out)
+	}
+	w.kill()
 }
