@@ -243,6 +243,16 @@ func TestClusterTLSPermissions(t *testing.T) {
 		})
 	})
 
+	// The nodes still up, for what follows.
+	var up []int
+	for i, node := range c.nodes {
+		select {
+		case <-node.exited:
+		default:
+			up = append(up, i)
+		}
+	}
+
 	// Values of any size, between a caller and remote workers on other
 	// nodes, with the recommended credentials: through the pool's bucket
 	// (R3 like the task stream), which is empty again afterwards.
@@ -270,23 +280,13 @@ func TestClusterTLSPermissions(t *testing.T) {
 				t.Fatalf("a local worker %+v: the values must have gone to remote ones", w)
 			}
 		}
-		waitBucketEmpty(t, c.admin(t, 2), "procpool_"+clusterPool)
-		js, _ := jetstream.New(c.admin(t, 2))
+		waitBucketEmpty(t, c.admin(t, up[0]), "procpool_"+clusterPool)
+		js, _ := jetstream.New(c.admin(t, up[0]))
 		s, err := js.Stream(ctx, "OBJ_procpool_"+clusterPool)
 		if err != nil || s.CachedInfo().Config.Replicas != 3 {
 			t.Fatalf("the value bucket: %v; want 3 replicas like the task stream", err)
 		}
 	})
-
-	// The nodes still up, for what follows.
-	var up []int
-	for i, node := range c.nodes {
-		select {
-		case <-node.exited:
-		default:
-			up = append(up, i)
-		}
-	}
 
 	t.Run("WorkerJoinsMidMap", func(t *testing.T) {
 		ctx := testutil.Ctx(t, 2*time.Minute)
