@@ -165,7 +165,9 @@ func TestRow04TaskHangsIgnoringContext(t *testing.T) {
 }
 
 func TestRow05LongTaskNotRedelivered(t *testing.T) {
-	p := newPool(t, pool.WithProcesses(2), pool.WithAckWait(300*time.Millisecond))
+	// The task (2 s) outlasts the ack wait (1 s) twice over; progress goes
+	// every 200 ms. (300 ms let a loaded 2-core machine miss a beat.)
+	p := newPool(t, pool.WithProcesses(2), pool.WithAckWait(time.Second))
 	log := newExecLog(t)
 	ctx := testutil.Ctx(t, 30*time.Second)
 	got, err := pool.Apply(ctx, p, sleepy, probe{Log: log.path, N: 1, Wait: 2 * time.Second})
