@@ -46,7 +46,7 @@ type job struct {
 	finished  bool           // acked or terminated: the timeout path must not act
 }
 
-func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
+func (rt *executor) handle(ctx context.Context, m *nats.Msg) {
 	meta, ok := wire.ParseAck(m.Reply)
 	if !ok {
 		rt.log.Warn("dropping message without a JetStream ack subject", "subject", m.Subject)
@@ -109,7 +109,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 
 // run executes a job's tasks in order, handing back what it has not started
 // once it has run for GiveBackAfter, and acks the message at the end.
-func (rt *runtime) run(ctx context.Context, j *job, h handler) {
+func (rt *executor) run(ctx context.Context, j *job, h handler) {
 	rt.mu.Lock()
 	rt.current = j
 	rt.mu.Unlock()
@@ -180,7 +180,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 // executor reuses from task to task (rt.resBuf, rt.itemBuf): the caller
 // copies it out (addEncoded) before the next task. Nothing per item is
 // allocated here, so a worker's garbage is mostly what its tasks make.
-func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task) []byte {
+func (rt *executor) runTask(ctx context.Context, j *job, h handler, t *wire.Task) []byte {
 	tctx := withTask(ctx, taskCtx{rt: rt, j: j, seq: t.Seq})
 	var hard *time.Timer
 	if j.timeout > 0 {
@@ -277,14 +277,14 @@ func errorInfo(err error) *wire.ErrorInfo {
 }
 
 // addResult encodes a result into the job's outgoing buffer. j.mu is held.
-func (rt *runtime) addResult(j *job, r *wire.Result) {
+func (rt *executor) addResult(j *job, r *wire.Result) {
 	rt.addEncoded(j, wire.AppendResult(nil, r), r.Seq)
 }
 
 // addEncoded copies one encoded result into the job's outgoing buffer,
 // flushing first if the buffer would grow past 256 KiB. A result that could
 // never fit in one message becomes an error saying so. j.mu is held.
-func (rt *runtime) addEncoded(j *job, enc []byte, seq uint64) {
+func (rt *executor) addEncoded(j *job, enc []byte, seq uint64) {
 	limit := rt.maxPay - 1024
 	if len(enc) > limit {
 		enc = wire.AppendResult(nil, &wire.Result{Seq: seq, Attempt: j.attempt, Err: &wire.ErrorInfo{
@@ -306,14 +306,14 @@ func (rt *runtime) addEncoded(j *job, enc []byte, seq uint64) {
 }
 
 // reserve is the room kept in front of a result buffer for the header.
-func (rt *runtime) reserve() int { return len(rt.resultHdr) + binary.MaxVarintLen64 }
+func (rt *executor) reserve() int { return len(rt.resultHdr) + binary.MaxVarintLen64 }
 
 // flush sends the buffered results to the caller. The header goes into the
 // room kept in front, and the buffer itself becomes the message (the
 // confirmer keeps it until the caller's receipt, then recycles it), so
 // nothing is copied.
 // j.mu is held.
-func (rt *runtime) flush(j *job) {
+func (rt *executor) flush(j *job) {
 	if j.nout == 0 {
 		return
 	}
@@ -336,7 +336,7 @@ func (rt *runtime) flush(j *job) {
 }
 
 // failAll answers every task of the message with the same error.
-func (rt *runtime) failAll(j *job, info *wire.ErrorInfo) {
+func (rt *executor) failAll(j *job, info *wire.ErrorInfo) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, t := range j.tm.Tasks {
@@ -347,7 +347,7 @@ func (rt *runtime) failAll(j *job, info *wire.ErrorInfo) {
 
 // giveBack hands the tasks not yet started back to the queue, in two
 // messages so that two idle workers can share them.
-func (rt *runtime) giveBack(j *job) {
+func (rt *executor) giveBack(j *job) {
 	j.mu.Lock()
 	if j.finished || j.end-j.next < 1 {
 		j.mu.Unlock()
@@ -405,13 +405,13 @@ func detach(tasks []wire.Task) []wire.Task {
 }
 
 // recycleDue reports whether MaxTasksPerChild tasks are done.
-func (rt *runtime) recycleDue() bool {
+func (rt *executor) recycleDue() bool {
 	return rt.cfg.MaxTasksPerChild > 0 && rt.done.Load() >= int64(rt.cfg.MaxTasksPerChild)
 }
 
 // handBackRest re-queues the tasks of j not yet started, so a worker about
 // to be recycled runs no more than its share and strands nothing.
-func (rt *runtime) handBackRest(j *job) {
+func (rt *executor) handBackRest(j *job) {
 	j.mu.Lock()
 	if j.next >= j.end {
 		j.mu.Unlock()
@@ -433,7 +433,7 @@ func (rt *runtime) handBackRest(j *job) {
 // for JetStream to store them), carrying the attempts they have used.
 // Message ids derive from the original, so repeating this after a crash
 // does not queue them twice.
-func (rt *runtime) requeue(j *job, tasks []wire.Task, tag string, per int) error {
+func (rt *executor) requeue(j *job, tasks []wire.Task, tag string, per int) error {
 	deaths := max(j.deaths, 0) + j.delivery - 1
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -480,7 +480,7 @@ func publishRetry(ctx context.Context, js jetstream.JetStream, m *nats.Msg) erro
 // hardTimeout runs when a task has ignored its cancelled context for the
 // grace period: the worker answers for it, hands back what it has not
 // started, and exits so that its supervisor starts a fresh process.
-func (rt *runtime) hardTimeout(j *job, t *wire.Task) {
+func (rt *executor) hardTimeout(j *job, t *wire.Task) {
 	j.mu.Lock()
 	if j.finished {
 		j.mu.Unlock()
@@ -508,7 +508,7 @@ func (rt *runtime) hardTimeout(j *job, t *wire.Task) {
 	rt.exitHard()
 }
 
-func (rt *runtime) exitHard() {
+func (rt *executor) exitHard() {
 	_ = rt.nc.FlushTimeout(time.Second)
 	if rt.cfg.OnHardTimeout != nil {
 		rt.cfg.OnHardTimeout()
@@ -517,5 +517,5 @@ func (rt *runtime) exitHard() {
 	os.Exit(ExitHardTimeout)
 }
 
-func (rt *runtime) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte(wire.AckOK)) }
-func (rt *runtime) term(m *nats.Msg) { _ = rt.nc.Publish(m.Reply, []byte(wire.AckTerm)) }
+func (rt *executor) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte(wire.AckOK)) }
+func (rt *executor) term(m *nats.Msg) { _ = rt.nc.Publish(m.Reply, []byte(wire.AckTerm)) }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"runtime/pprof"
 )
 
@@ -31,7 +31,7 @@ func startProfiles() (stop func()) {
 		}
 	}
 	if dir := os.Getenv(MemProfileEnv); dir != "" {
-		goruntime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
+		runtime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
 		stops = append(stops, func() {
 			if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.allocs.pprof", os.Getpid()))); err == nil {
 				_ = pprof.Lookup("allocs").WriteTo(f, 0)
