@@ -508,13 +508,13 @@ func (rt *executor) hardTimeout(j *job, t *wire.Task) {
 	rt.exitHard()
 }
 
+// hardExit ends the process when a task ignores its hard timeout; a test
+// may replace it.
+var hardExit = func() { os.Exit(ExitHardTimeout) }
+
 func (rt *executor) exitHard() {
 	_ = rt.nc.FlushTimeout(time.Second)
-	if rt.cfg.OnHardTimeout != nil {
-		rt.cfg.OnHardTimeout()
-		return
-	}
-	os.Exit(ExitHardTimeout)
+	hardExit()
 }
 
 func (rt *executor) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte(wire.AckOK)) }
