@@ -43,7 +43,7 @@ type executor struct {
 	cancelled cancelSet
 	statusMu  sync.Mutex
 
-	// The executor's reusable buffers (exec.go), and the result header.
+	// The executor's reusable buffers (exec.go, results.go), and the result header.
 	resBuf, itemBuf []byte
 	resultHdr       []byte
 	tm              wire.TaskMsg // the message being executed, decoded in place
