@@ -568,16 +568,23 @@ func DeleteQueue(ctx context.Context, nc *nats.Conn, name string) error {
 	if err := validName("queue", name); err != nil {
 		return err
 	}
+	return deleteStream(ctx, nc, queueStreamPrefix+name, fmt.Sprintf("queue %q", name))
+}
+
+// deleteStream deletes a queue's or a pipe's stream and its bucket of
+// stored items; what names it in errors. What does not exist is not an
+// error.
+func deleteStream(ctx context.Context, nc *nats.Conn, stream, what string) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return fmt.Errorf("pool: delete queue %q: %w", name, err)
+		return fmt.Errorf("pool: delete %s: %w", what, err)
 	}
-	err = js.DeleteStream(ctx, queueStreamPrefix+name)
+	err = js.DeleteStream(ctx, stream)
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("pool: delete queue %q: %w", name, err)
+		return fmt.Errorf("pool: delete %s: %w", what, err)
 	}
-	if err := deleteBucket(ctx, js, queueStreamPrefix+name); err != nil {
-		return fmt.Errorf("pool: delete queue %q: %w", name, err)
+	if err := deleteBucket(ctx, js, stream); err != nil {
+		return fmt.Errorf("pool: delete %s: %w", what, err)
 	}
 	return nil
 }
