@@ -239,7 +239,7 @@ func TestWorkerKilledMidTransfer(t *testing.T) {
 			t.Fatal("no worker took the task")
 		}
 	}
-	if err := killPID(victim); err != nil {
+	if err := testutil.KillPID(victim); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := r.Wait(ctx)
