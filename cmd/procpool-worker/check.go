@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/procpool/procpool/internal/wire"
 )
 
 // check is --check: it exits 0 when probe succeeds, else 1.
@@ -30,22 +29,7 @@ func check(ctx context.Context, o options, stdout, stderr io.Writer) int {
 // account's info, which a clustered JetStream answers only once it has a
 // meta leader. It says where it got the answer.
 func probe(ctx context.Context, o options) (string, error) {
-	opts := []nats.Option{nats.Name("procpool-worker probe"), nats.Timeout(3 * time.Second)}
-	if o.cfg.User != "" {
-		opts = append(opts, nats.UserInfo(o.cfg.User, o.cfg.Password))
-	}
-	if o.cfg.Token != "" {
-		opts = append(opts, nats.Token(o.cfg.Token))
-	}
-	if prefix := wire.InboxPrefix(o.cfg.User, o.cfg.URL); prefix != "" {
-		opts = append(opts, nats.CustomInboxPrefix(prefix)) // as the workers do, for permissions
-	}
-	if o.cfg.TLSCA != "" {
-		opts = append(opts, nats.RootCAs(o.cfg.TLSCA))
-	}
-	if o.cfg.TLSCert != "" {
-		opts = append(opts, nats.ClientCert(o.cfg.TLSCert, o.cfg.TLSKey))
-	}
+	opts := o.connOptions(nats.Name("procpool-worker probe"), nats.Timeout(3*time.Second))
 	nc, err := nats.Connect(o.cfg.URL, opts...)
 	if err != nil {
 		return "", err
