@@ -293,14 +293,7 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := broker.Start(context.Background(), tt.cfg)
-			if err == nil {
-				b.Shutdown()
-				t.Fatal("Start accepted the config")
-			}
-			if !errors.Is(err, broker.ErrInvalidConfig) {
-				t.Fatalf("want ErrInvalidConfig, got %v", err)
-			}
+			startRefused(t, context.Background(), tt.cfg, "the config")
 		})
 	}
 }
