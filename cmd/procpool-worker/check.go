@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/wire"
 )
 
 // check is --check: it exits 0 when probe succeeds, else 1.
@@ -18,7 +17,7 @@ func check(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	defer cancel()
 	where, err := probe(ctx, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "procpool-worker: check %s: %v\n", redact(o.cfg.URL), err)
+		fmt.Fprintf(stderr, "procpool-worker: check %s: %v\n", wire.RedactURLs(o.cfg.URL), err)
 		return 1
 	}
 	fmt.Fprintln(stdout, "ok:", where)
@@ -43,16 +42,4 @@ func probe(ctx context.Context, o options) (string, error) {
 		return "", fmt.Errorf("JetStream on %s: %w", nc.ConnectedUrlRedacted(), err)
 	}
 	return fmt.Sprintf("%s (server %s, cluster %q)", nc.ConnectedUrlRedacted(), nc.ConnectedServerName(), nc.ConnectedClusterName()), nil
-}
-
-// redact drops credentials from each URL of a comma-separated list.
-func redact(list string) string {
-	parts := strings.Split(list, ",")
-	for i, part := range parts {
-		if u, err := url.Parse(strings.TrimSpace(part)); err == nil && u.User != nil {
-			u.User = nil
-			parts[i] = u.String()
-		}
-	}
-	return strings.Join(parts, ",")
 }
