@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 func TestCredentialsRequired(t *testing.T) {
@@ -108,25 +109,16 @@ func TestLoopbackOnly(t *testing.T) {
 	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
 		t.Fatalf("ClientURL %s is not on loopback", b.ClientURL())
 	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tried := 0
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() {
-			continue
-		}
-		tried++
-		addr := net.JoinHostPort(ipn.IP.String(), u.Port())
+	ips := testutil.OtherIPs(t)
+	for _, ip := range ips {
+		addr := net.JoinHostPort(ip.String(), u.Port())
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err == nil {
 			c.Close()
 			t.Errorf("broker reachable on %s", addr)
 		}
 	}
-	if tried == 0 {
+	if len(ips) == 0 {
 		t.Skip("this machine has no non-loopback address to dial")
 	}
 }
@@ -221,7 +213,7 @@ func TestPermissions(t *testing.T) {
 	if err := wjs.DeleteStream(short, "P1_TASKS"); err == nil {
 		t.Fatal("worker deleted the stream")
 	}
-	if err := waitErr(werrs, nats.ErrPermissionViolation, 10*time.Second); err != nil {
+	if err := testutil.WaitErr(werrs, nats.ErrPermissionViolation, 10*time.Second); err != nil {
 		t.Fatalf("worker deleting the stream: %v", err)
 	}
 	if _, err := cjs.Stream(ctx, "P1_TASKS"); err != nil {
@@ -242,23 +234,8 @@ func TestPermissions(t *testing.T) {
 	if err := caller.Publish("procpool.p2.task.x", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitErr(cerrs, nats.ErrPermissionViolation, 10*time.Second); err != nil {
+	if err := testutil.WaitErr(cerrs, nats.ErrPermissionViolation, 10*time.Second); err != nil {
 		t.Fatalf("caller publishing to another pool: %v", err)
-	}
-}
-
-// waitErr waits for an error matching target on errs.
-func waitErr(errs <-chan error, target error, d time.Duration) error {
-	timeout := time.After(d)
-	for {
-		select {
-		case err := <-errs:
-			if errors.Is(err, target) {
-				return nil
-			}
-		case <-timeout:
-			return errors.New("no " + target.Error() + " reported within " + d.String())
-		}
 	}
 }
 
@@ -316,14 +293,7 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := broker.Start(context.Background(), tt.cfg)
-			if err == nil {
-				b.Shutdown()
-				t.Fatal("Start accepted the config")
-			}
-			if !errors.Is(err, broker.ErrInvalidConfig) {
-				t.Fatalf("want ErrInvalidConfig, got %v", err)
-			}
+			startRefused(t, context.Background(), tt.cfg, "the config")
 		})
 	}
 }

@@ -2,7 +2,6 @@ package broker_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,14 +34,7 @@ func TestRoutesBeyondLoopbackNeedAuth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			b, err := broker.Start(ctx, tc.cfg)
-			if err == nil {
-				b.Shutdown()
-				t.Fatal("Start accepted unauthenticated routes beyond loopback")
-			}
-			if !errors.Is(err, broker.ErrInvalidConfig) {
-				t.Fatalf("want ErrInvalidConfig, got %v", err)
-			}
+			err := startRefused(t, ctx, tc.cfg, "unauthenticated routes beyond loopback")
 			for _, want := range []string{"not loopback", "ClusterUser", "PROCPOOL_CLUSTER_PASSWORD", "--cluster-tls-ca"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error does not name %q: %v", want, err)

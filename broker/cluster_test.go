@@ -1,10 +1,8 @@
 package broker_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,7 +143,7 @@ func TestClusterRandomPortAndRouteAuth(t *testing.T) {
 	if got := first.ClusterAddr(); got != "127.0.0.1:"+port {
 		t.Fatalf("ClusterAddr = %q, want 127.0.0.1:%s", got, port)
 	}
-	if info := routeInfo(t, first.ClusterAddr()); !strings.Contains(info, `"auth_required":true`) {
+	if info := testutil.ReadInfo(t, first.ClusterAddr()); !strings.Contains(info, `"auth_required":true`) {
 		t.Fatalf("route INFO does not require auth: %s", info)
 	}
 	second := start(t, broker.Config{
@@ -165,22 +163,6 @@ func TestClusterRandomPortAndRouteAuth(t *testing.T) {
 	if err := second.JetStreamReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// routeInfo reads the INFO line a route listener sends first.
-func routeInfo(t testing.TB, addr string) string {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read route INFO: %v", err)
-	}
-	return line
 }
 
 func ExampleServer_JetStreamReady() {

@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -42,6 +43,22 @@ func (w *testWriter) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
+}
+
+// startRefused starts a broker with cfg, which Start must refuse with
+// ErrInvalidConfig, and returns Start's error. accepted says what Start
+// would have accepted otherwise.
+func startRefused(t testing.TB, ctx context.Context, cfg broker.Config, accepted string) error {
+	t.Helper()
+	b, err := broker.Start(ctx, cfg)
+	if err == nil {
+		b.Shutdown()
+		t.Fatal("Start accepted " + accepted)
+	}
+	if !errors.Is(err, broker.ErrInvalidConfig) {
+		t.Fatalf("want ErrInvalidConfig, got %v", err)
+	}
+	return err
 }
 
 // start starts a broker with cfg and shuts it down when the test ends.

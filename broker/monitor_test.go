@@ -5,44 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/testutil"
 )
-
-// nonLoopbackIP is an address of this machine that other hosts could
-// dial; the test is skipped on a machine that has none.
-func nonLoopbackIP(t testing.TB) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
-			return ipn.IP.String()
-		}
-	}
-	t.Skip("no non-loopback IPv4 address to dial from")
-	return ""
-}
-
-// reachable reports whether host:port accepts a TCP connection.
-func reachable(host, port string) bool {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 2*time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
 
 // TestMonitorOnLoopbackUnlessAsked is attack row 11: monitoring answers
 // anyone (/connz lists every client and its inboxes), so a node whose
 // clients listen on every interface still serves it on loopback only,
 // from a Config or a config file; MonitorHost puts it elsewhere on purpose.
 func TestMonitorOnLoopbackUnlessAsked(t *testing.T) {
-	ip := nonLoopbackIP(t)
+	ip := testutil.NonLoopbackIP(t)
 	conf := filepath.Join(t.TempDir(), "monitor.conf")
 	if err := os.WriteFile(conf, []byte("listen: 0.0.0.0:-1\nhttp_port: -1\nauthorization { token: t }\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -57,10 +30,10 @@ func TestMonitorOnLoopbackUnlessAsked(t *testing.T) {
 			if err != nil {
 				t.Fatalf("MonitorAddr %q: %v", b.MonitorAddr(), err)
 			}
-			if !reachable("127.0.0.1", port) {
+			if !testutil.Reachable("127.0.0.1", port) {
 				t.Fatal("monitoring not served on loopback")
 			}
-			if reachable(ip, port) {
+			if testutil.Reachable(ip, port) {
 				t.Fatalf("monitoring answers on %s:%s, beyond loopback", ip, port)
 			}
 		})
@@ -68,7 +41,7 @@ func TestMonitorOnLoopbackUnlessAsked(t *testing.T) {
 	t.Run("asked for", func(t *testing.T) {
 		b := start(t, broker.Config{Host: "0.0.0.0", MonitorPort: -1, MonitorHost: "0.0.0.0"})
 		_, port, _ := net.SplitHostPort(b.MonitorAddr())
-		if !reachable(ip, port) {
+		if !testutil.Reachable(ip, port) {
 			t.Fatalf("monitoring not on %s:%s although MonitorHost is 0.0.0.0", ip, port)
 		}
 	})

@@ -2,7 +2,6 @@ package broker_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,14 +32,7 @@ func TestDottedUserNamesRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			b, err := broker.Start(ctx, tc.cfg)
-			if err == nil {
-				b.Shutdown()
-				t.Fatal("Start accepted a dotted user name")
-			}
-			if !errors.Is(err, broker.ErrInvalidConfig) {
-				t.Fatalf("want ErrInvalidConfig, got %v", err)
-			}
+			err := startRefused(t, ctx, tc.cfg, "a dotted user name")
 			if !strings.Contains(err.Error(), "no dots") || !strings.Contains(err.Error(), "_INBOX.<user>") {
 				t.Fatalf("error does not name the rule: %v", err)
 			}

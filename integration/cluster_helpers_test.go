@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/internal/testutil/pooltest"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -139,18 +138,7 @@ func startWorkerBinary(tb testing.TB, bin builtBinaries, name string, processes 
 func remotePool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 	tb.Helper()
 	needProcFS(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	p, err := pool.New(ctx, opts...)
-	if err != nil {
-		tb.Fatalf("pool.New: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := p.Terminate(); err != nil {
-			tb.Errorf("Terminate: %v", err)
-		}
-	})
-	return p
+	return pooltest.New(tb, 60*time.Second, nil, opts...)
 }
 
 // whoCount tallies where results came from, by the pid of the worker
@@ -197,18 +185,3 @@ func tail(s string, lines int) string {
 func pidsOf(p *osProc) []int { return append([]int{p.pid()}, p.descendants()...) }
 
 func describe(m map[int]int) string { return fmt.Sprint(m) }
-
-// waitForErr waits for an error matching target on errs.
-func waitForErr(errs <-chan error, target error, d time.Duration) error {
-	timeout := time.After(d)
-	for {
-		select {
-		case err := <-errs:
-			if errors.Is(err, target) {
-				return nil
-			}
-		case <-timeout:
-			return fmt.Errorf("no %v reported within %s", target, d)
-		}
-	}
-}

@@ -368,7 +368,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 		if err := js.DeleteStream(ctx, "PROCPOOL_"+clusterPool); err == nil {
 			t.Fatal("the worker credential deleted the task stream")
 		}
-		if err := waitForErr(errs, nats.ErrPermissionViolation, 10*time.Second); err != nil {
+		if err := testutil.WaitErr(errs, nats.ErrPermissionViolation, 10*time.Second); err != nil {
 			t.Fatalf("worker deleting the stream: %v", err)
 		}
 		if si := c.streamInfo(t, up[0]); si.Config.Replicas != 3 {

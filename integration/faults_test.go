@@ -64,7 +64,7 @@ func TestRow01WorkerKilledMidTask(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, "the task to start", func() bool { return len(log.read(t)) == 1 })
 	victim := log.read(t)[0].pid
 	killed := time.Now()
-	if err := killPID(victim); err != nil {
+	if err := testutil.KillPID(victim); err != nil {
 		t.Fatal(err)
 	}
 	got, err := res.Get(10 * time.Second)

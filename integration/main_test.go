@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/internal/testutil/pooltest"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 )
@@ -86,19 +88,7 @@ func (l execLog) executions(tb testing.TB) map[string][]execution {
 func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 	tb.Helper()
 	needProcFS(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	p, err := pool.New(ctx, opts...)
-	if err != nil {
-		tb.Fatalf("pool.New: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := p.Terminate(); err != nil {
-			tb.Errorf("Terminate: %v", err)
-		}
-		assertNoChildren(tb)
-	})
-	return p
+	return pooltest.New(tb, 30*time.Second, func() { assertNoChildren(tb) }, opts...)
 }
 
 // children lists the live processes whose parent is pid (zombies included:
@@ -154,23 +144,13 @@ func assertNoChildren(tb testing.TB) {
 		}
 		if time.Now().After(deadline) {
 			for _, k := range kids {
-				_ = killPID(k)
+				_ = testutil.KillPID(k)
 			}
 			tb.Errorf("child processes left behind: %v", kids)
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// killPID ends process pid at once (SIGKILL; TerminateProcess on Windows).
-func killPID(pid int) error {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return err
-	}
-	defer p.Release()
-	return p.Kill()
 }
 
 // pids of a pool's live workers.

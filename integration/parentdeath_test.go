@@ -62,7 +62,7 @@ func TestParentDeathByStdinAlone(t *testing.T) {
 	t.Cleanup(func() { // a failed run leaves none of them behind
 		for _, pid := range pids {
 			if alive(pid) {
-				_ = killPID(pid)
+				_ = testutil.KillPID(pid)
 			}
 		}
 	})

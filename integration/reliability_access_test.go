@@ -69,18 +69,9 @@ func TestRow19BrokerNotOnNonLoopback(t *testing.T) {
 		t.Fatalf("pool URL %s is not on loopback", p.URL())
 	}
 	// Dial the same port on every non-loopback address of this host.
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tried := 0
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() {
-			continue
-		}
-		tried++
-		addr := net.JoinHostPort(ipn.IP.String(), port)
+	ips := testutil.OtherIPs(t)
+	for _, ip := range ips {
+		addr := net.JoinHostPort(ip.String(), port)
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err == nil {
 			c.Close()
@@ -88,7 +79,7 @@ func TestRow19BrokerNotOnNonLoopback(t *testing.T) {
 		}
 		t.Logf("%s: %v", addr, err)
 	}
-	if tried == 0 {
+	if len(ips) == 0 {
 		t.Log("no non-loopback address on this host; checking the listening socket only")
 	}
 	// And the listening socket itself is bound to 127.0.0.1, not 0.0.0.0.

@@ -412,16 +412,5 @@ func DeletePipe(ctx context.Context, nc *nats.Conn, name string) error {
 	if err != nil {
 		return err
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("pool: delete pipe %q: %w", name, err)
-	}
-	err = js.DeleteStream(ctx, pipeStreamPrefix+id)
-	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("pool: delete pipe %q: %w", name, err)
-	}
-	if err := deleteBucket(ctx, js, pipeStreamPrefix+id); err != nil {
-		return fmt.Errorf("pool: delete pipe %q: %w", name, err)
-	}
-	return nil
+	return deleteStream(ctx, nc, pipeStreamPrefix+id, fmt.Sprintf("pipe %q", name))
 }

@@ -72,7 +72,7 @@ func dialBroker(ctx context.Context, url string, within time.Duration, log *slog
 			return nc, err
 		}
 		if !logged {
-			log.Info("pool: broker not reachable yet; retrying", "url", redactURL(url), "err", err, "for", within)
+			log.Info("pool: broker not reachable yet; retrying", "url", wire.RedactURLs(url), "err", err, "for", within)
 		}
 		select {
 		case <-ctx.Done():

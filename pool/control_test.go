@@ -94,7 +94,7 @@ func TestWorkerStdinClosedWhenReaped(t *testing.T) {
 	var pipes []string
 	for _, pid := range dead {
 		pipes = append(pipes, pipeOf(t, pid))
-		if err := killPID(pid); err != nil {
+		if err := testutil.KillPID(pid); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,16 +117,6 @@ func TestWorkerStdinClosedWhenReaped(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// killPID ends process pid at once.
-func killPID(pid int) error {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return err
-	}
-	defer p.Release()
-	return p.Kill()
 }
 
 // pipeOf is what process pid's stdin links to ("pipe:[inode]").

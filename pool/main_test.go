@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil/pooltest"
 	"github.com/procpool/procpool/pool"
 	"github.com/procpool/procpool/worker"
 	"go.uber.org/goleak"
@@ -66,16 +67,5 @@ var (
 // newPool starts a pool for a test and closes it at cleanup.
 func newPool(tb testing.TB, opts ...pool.Option) *pool.Pool {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	p, err := pool.New(ctx, opts...)
-	if err != nil {
-		tb.Fatalf("pool.New: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := p.Terminate(); err != nil {
-			tb.Errorf("Terminate: %v", err)
-		}
-	})
-	return p
+	return pooltest.New(tb, 30*time.Second, nil, opts...)
 }

@@ -288,6 +288,30 @@ func defaultChunksize(n, workers int) int {
 	return max(cs, 1)
 }
 
+// feed is the feeder of Map, IMap and IMapUnordered: it cuts items into
+// chunks (ch) and submits them to m in input order, waiting for room in
+// the call's window, until the input ends, a chunk cannot be encoded or
+// submitted, or ctx ends. It returns how many chunks and items it
+// submitted.
+func feed[A any](ctx context.Context, m *mapCall, ch *chunker[A], items iter.Seq[A]) (chunks, submitted int, err error) {
+	submit := func(c encodedChunk, first int) error {
+		if err := m.submit(ctx, chunks, first, c); err != nil {
+			return err
+		}
+		chunks++
+		return nil
+	}
+	for it := range items {
+		if err = ch.push(it, submit); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = ch.flush(submit)
+	}
+	return chunks, ch.first, err
+}
+
 // Map runs t on every item, on the pool's workers, and returns the results
 // in input order (Python's map). It returns at the first failure, with the
 // failing item's index in the *TaskError, and drops the rest of the call.
@@ -325,27 +349,13 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 	var total atomic.Int64 // chunks submitted, once the feeder is done; -1 before
 	total.Store(-1)
 	wg.Go(func() {
-		index := 0
-		submit := func(c encodedChunk, first int) error {
-			err := m.submit(ctx, index, first, c)
-			index++
-			return err
-		}
-		var err error
-		for _, it := range items {
-			if err = ch.push(it, submit); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = ch.flush(submit)
-		}
+		n, _, err := feed(ctx, m, ch, slices.Values(items))
 		if err != nil {
 			feedErr <- err
 			m.wake() // the loop may be waiting for an outcome that will never come
 			return
 		}
-		total.Store(int64(index))
+		total.Store(int64(n))
 		m.wake()
 	})
 	for done := 0; ; {
@@ -383,159 +393,4 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 		}
 	}
 	return out, nil
-}
-
-// IMap is Map over a stream: items are read lazily (no further ahead than
-// the window), results come out in input order as they are ready (Python's
-// imap). A failed item yields its error and the stream goes on; breaking
-// out of the loop drops what is still queued.
-func IMap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
-	return imap(ctx, p, t, items, true, opts)
-}
-
-// IMapUnordered is IMap yielding results in completion order (Python's
-// imap_unordered).
-func IMapUnordered[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items iter.Seq[A], opts ...MapOption) iter.Seq2[R, error] {
-	return imap(ctx, p, t, items, false, opts)
-}
-
-func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items iter.Seq[A], ordered bool, opts []MapOption) iter.Seq2[R, error] {
-	return func(yield func(R, error) bool) {
-		var zero R
-		err := check(ctx, p, t.Name())
-		if err == nil && items == nil {
-			err = fmt.Errorf("%w: nil items", ErrInvalidArgument)
-		}
-		o, oerr := buildMapOptions(opts)
-		if err == nil {
-			err = oerr
-		}
-		if err != nil {
-			yield(zero, err)
-			return
-		}
-		if o.chunksize == 0 {
-			o.chunksize = 1
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		m := newMapCall(p, t.Name(), o)
-		var wg sync.WaitGroup
-		// Shutdown order: stop the feeder (cancel), wait for it, then
-		// forget what is still queued.
-		defer func() { cancel(); wg.Wait(); m.abandon() }()
-
-		var mu sync.Mutex
-		total, feedDone := -1, false        // chunks submitted, once the input ends
-		totalItems := -1                    // items submitted, once the input ends
-		prog := newProgress(o.progress, -1) // progress.go
-		var feedErr error
-		wg.Go(func() {
-			ch := &chunker[A]{name: t.Name(), size: o.chunksize}
-			n := 0
-			fail := func(err error) {
-				mu.Lock()
-				feedErr = err
-				mu.Unlock()
-			}
-			submit := func(c encodedChunk, first int) error {
-				if err := m.submit(ctx, n, first, c); err != nil {
-					return err
-				}
-				n++
-				return nil
-			}
-			var err error
-			for it := range items {
-				if err = ch.push(it, submit); err != nil {
-					break
-				}
-			}
-			if err == nil {
-				err = ch.flush(submit)
-			}
-			if err != nil {
-				fail(err)
-			}
-			first := ch.first
-			mu.Lock()
-			total, feedDone, totalItems = n, true, first
-			mu.Unlock()
-			select {
-			case m.notify <- struct{}{}:
-			default:
-			}
-		})
-
-		held := map[int]chunkOutcome{} // ordered: arrived ahead of their turn
-		next, yielded := 0, 0
-		emit := func(oc chunkOutcome) bool {
-			defer m.release(&oc)
-			yielded++
-			if oc.err != nil {
-				for range max(oc.n, 1) {
-					if !yield(zero, oc.err) {
-						return false
-					}
-				}
-				return true
-			}
-			k := -1
-			for b := range oc.items {
-				k++
-				v, err := wire.Decode[R](b)
-				if err != nil {
-					err = &TaskError{Task: t.Name(), Code: wire.CodeBadOutput, Message: err.Error(), Index: oc.first + k}
-					prog.failItem()
-				}
-				if !yield(v, err) {
-					return false
-				}
-			}
-			return true
-		}
-		for {
-			for _, oc := range m.take() {
-				prog.add(oc.n, oc.err != nil)
-				if !ordered {
-					if !emit(oc) {
-						return
-					}
-					continue
-				}
-				held[oc.index] = oc
-				for {
-					h, ok := held[next]
-					if !ok {
-						break
-					}
-					delete(held, next)
-					next++
-					if !emit(h) {
-						return
-					}
-				}
-			}
-			mu.Lock()
-			fe, done, n, nItems := feedErr, feedDone, total, totalItems
-			mu.Unlock()
-			if done {
-				prog.setTotal(nItems)
-			}
-			prog.report()
-			if fe != nil {
-				yield(zero, fe)
-				return
-			}
-			if done && yielded == n {
-				return
-			}
-			if err := m.wait(ctx); err != nil {
-				if p.closed.Load() {
-					err = ErrClosed
-				}
-				yield(zero, p.waitErr(err))
-				return
-			}
-		}
-	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,7 +93,7 @@ func (p *Pool) start(ctx context.Context) error {
 		child.ExitOnDisconnect = true
 		p.nc, err = p.broker.Connect(nats.Name("procpool-pool " + p.o.name))
 	} else {
-		p.url = redactURL(p.o.brokerURL)
+		p.url = wire.RedactURLs(p.o.brokerURL)
 		child.URL, child.User, child.Password, child.Token = p.o.brokerURL, p.o.user, p.o.password, p.o.token
 		child.TLSCA, child.TLSCert, child.TLSKey = p.o.tlsCA, p.o.tlsCert, p.o.tlsKey
 		copts := []nats.Option{nats.Name("procpool-pool " + p.o.name), nats.MaxReconnects(-1),
@@ -265,16 +263,4 @@ func check(ctx context.Context, p *Pool, name string) error {
 		return ErrClosed
 	}
 	return ctx.Err()
-}
-
-// redactURL drops credentials from each URL of a comma-separated list.
-func redactURL(list string) string {
-	parts := strings.Split(list, ",")
-	for i, part := range parts {
-		if u, err := url.Parse(strings.TrimSpace(part)); err == nil && u.User != nil {
-			u.User = nil
-			parts[i] = u.String()
-		}
-	}
-	return strings.Join(parts, ",")
 }

@@ -60,14 +60,7 @@ func TestApplyLargeArgumentAndResult(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Apply(5 MiB): %v", err)
 	}
-	if len(out) != len(in) {
-		t.Fatalf("result is %d bytes, want %d", len(out), len(in))
-	}
-	for i := range out {
-		if out[i] != in[i]^0xff {
-			t.Fatalf("result byte %d = %#x, want %#x", i, out[i], in[i]^0xff)
-		}
-	}
+	checkInverted(t, out, in)
 	s := strings.Repeat("é", 2<<20) // not plain ASCII: the JSON path
 	n, err := pool.Apply(ctx, p, strLen, s)
 	if err != nil || n != len(s) {
@@ -239,7 +232,7 @@ func TestWorkerKilledMidTransfer(t *testing.T) {
 			t.Fatal("no worker took the task")
 		}
 	}
-	if err := killPID(victim); err != nil {
+	if err := testutil.KillPID(victim); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := r.Wait(ctx)

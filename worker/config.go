@@ -68,9 +68,6 @@ type Config struct {
 	// reports a timeout error and exits, so its supervisor replaces it.
 	// Default 1s.
 	HardTimeoutGrace time.Duration
-	// OnHardTimeout is called instead of os.Exit(ExitHardTimeout) when a
-	// task ignores its hard timeout. Default: exit the process.
-	OnHardTimeout func()
 	// LogLevel ("debug", "info", "warn", "error") and LogFormat ("text",
 	// "json") are the logging of the worker processes Run starts (see
 	// NewLogger). Default: info, text. Serve ignores them: it logs to Logger.

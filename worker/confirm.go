@@ -33,7 +33,7 @@ const giveUpAfter = time.Minute
 // confirmer tracks the result messages that await the caller's receipt,
 // and the task messages waiting on them.
 type confirmer struct {
-	rt     *runtime
+	rt     *executor
 	prefix string // receipt subjects are prefix.<n>
 	sub    *nats.Subscription
 	resend time.Duration
@@ -58,7 +58,7 @@ type settling struct {
 	verb string // what to answer JetStream once n is 0; "" while running
 }
 
-func newConfirmer(rt *runtime) (*confirmer, error) {
+func newConfirmer(rt *executor) (*confirmer, error) {
 	c := &confirmer{
 		rt: rt, prefix: rt.nc.NewInbox(),
 		resend: max(rt.cfg.AckWait/2, 2*time.Second),

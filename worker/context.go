@@ -24,11 +24,11 @@ type ctxKey struct{}
 // taskCtx is what a task's context carries; Info is built only when asked
 // for, so tasks that never call Current cost no strings.
 type taskCtx struct {
-	rt  *runtime
+	rt  *executor
 	j   *job
 	seq uint64
 
-	// A one-shot process (oneshot.go) has no runtime: it sets this.
+	// A one-shot process (oneshot.go) has no executor: it sets this.
 	once *onceTask
 }
 

@@ -5,14 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/internal/wire"
 )
@@ -46,7 +44,7 @@ type job struct {
 	finished  bool           // acked or terminated: the timeout path must not act
 }
 
-func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
+func (rt *executor) handle(ctx context.Context, m *nats.Msg) {
 	meta, ok := wire.ParseAck(m.Reply)
 	if !ok {
 		rt.log.Warn("dropping message without a JetStream ack subject", "subject", m.Subject)
@@ -109,7 +107,7 @@ func (rt *runtime) handle(ctx context.Context, m *nats.Msg) {
 
 // run executes a job's tasks in order, handing back what it has not started
 // once it has run for GiveBackAfter, and acks the message at the end.
-func (rt *runtime) run(ctx context.Context, j *job, h handler) {
+func (rt *executor) run(ctx context.Context, j *job, h handler) {
 	rt.mu.Lock()
 	rt.current = j
 	rt.mu.Unlock()
@@ -118,7 +116,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 
 	var giveBack *time.Timer
 	if j.end > 1 {
-		giveBack = time.AfterFunc(rt.cfg.GiveBackAfter, func() { rt.giveBack(j) })
+		giveBack = time.AfterFunc(rt.cfg.GiveBackAfter, func() { rt.handBack(j, false) })
 	}
 	for {
 		j.mu.Lock()
@@ -159,7 +157,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 		}
 		j.mu.Unlock()
 		if rt.recycleDue() {
-			rt.handBackRest(j)
+			rt.handBack(j, true)
 		}
 	}
 	j.mu.Lock()
@@ -180,7 +178,7 @@ func (rt *runtime) run(ctx context.Context, j *job, h handler) {
 // executor reuses from task to task (rt.resBuf, rt.itemBuf): the caller
 // copies it out (addEncoded) before the next task. Nothing per item is
 // allocated here, so a worker's garbage is mostly what its tasks make.
-func (rt *runtime) runTask(ctx context.Context, j *job, h handler, t *wire.Task) []byte {
+func (rt *executor) runTask(ctx context.Context, j *job, h handler, t *wire.Task) []byte {
 	tctx := withTask(ctx, taskCtx{rt: rt, j: j, seq: t.Seq})
 	var hard *time.Timer
 	if j.timeout > 0 {
@@ -276,246 +274,5 @@ func errorInfo(err error) *wire.ErrorInfo {
 	return info
 }
 
-// addResult encodes a result into the job's outgoing buffer. j.mu is held.
-func (rt *runtime) addResult(j *job, r *wire.Result) {
-	rt.addEncoded(j, wire.AppendResult(nil, r), r.Seq)
-}
-
-// addEncoded copies one encoded result into the job's outgoing buffer,
-// flushing first if the buffer would grow past 256 KiB. A result that could
-// never fit in one message becomes an error saying so. j.mu is held.
-func (rt *runtime) addEncoded(j *job, enc []byte, seq uint64) {
-	limit := rt.maxPay - 1024
-	if len(enc) > limit {
-		enc = wire.AppendResult(nil, &wire.Result{Seq: seq, Attempt: j.attempt, Err: &wire.ErrorInfo{
-			Code: wire.CodeBadOutput, Message: fmt.Sprintf("result of task %s is %d bytes, over the broker's max payload of %d", j.name, len(enc), rt.maxPay)}})
-	}
-	if j.nout > 0 && len(j.out)-rt.reserve()+len(enc) > min(limit, 256<<10) {
-		rt.flush(j)
-	}
-	if j.out == nil {
-		// Room in front for the message header, written at flush, and for
-		// the message's remaining results at this one's size, up to a
-		// flush: a lone Apply's result allocates what it needs, not 4 KiB.
-		rest := max(j.end-j.next+1, 1)
-		want := min(len(enc)*rest, max(int(rt.flushSize.Load()), len(enc)))
-		j.out = rt.out.get(rt.reserve() + max(want, len(enc)))[:rt.reserve()]
-	}
-	j.out = append(j.out, enc...)
-	j.nout++
-}
-
-// reserve is the room kept in front of a result buffer for the header.
-func (rt *runtime) reserve() int { return len(rt.resultHdr) + binary.MaxVarintLen64 }
-
-// flush sends the buffered results to the caller. The header goes into the
-// room kept in front, and the buffer itself becomes the message (the
-// confirmer keeps it until the caller's receipt, then recycles it), so
-// nothing is copied.
-// j.mu is held.
-func (rt *runtime) flush(j *job) {
-	if j.nout == 0 {
-		return
-	}
-	count := binary.AppendUvarint(nil, uint64(j.nout))
-	start := rt.reserve() - len(rt.resultHdr) - len(count)
-	copy(j.out[start:], rt.resultHdr)
-	copy(j.out[start+len(rt.resultHdr):], count)
-	body := j.out[start:]
-	rt.flushSize.Store(int64(len(body)))
-	// The mean time per item lets the caller pack short tasks and send long
-	// ones one per message (pool/tasktimes.go).
-	mean := ""
-	if j.outExec > 0 && j.outItems > 0 { // tasks that did not run (failAll) say nothing
-		mean = strconv.FormatInt(int64(j.outExec)/int64(j.outItems), 10)
-	}
-	if err := rt.confirms.publish(j, j.out, body, mean); err != nil { // confirm.go
-		rt.log.Warn("sending results", "to", j.reply, "err", err)
-	}
-	j.out, j.nout, j.outExec, j.outItems, j.lastFlush = nil, 0, 0, 0, time.Now()
-}
-
-// failAll answers every task of the message with the same error.
-func (rt *runtime) failAll(j *job, info *wire.ErrorInfo) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, t := range j.tm.Tasks {
-		rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info})
-	}
-	rt.flush(j)
-}
-
-// giveBack hands the tasks not yet started back to the queue, in two
-// messages so that two idle workers can share them.
-func (rt *runtime) giveBack(j *job) {
-	j.mu.Lock()
-	if j.finished || j.end-j.next < 1 {
-		j.mu.Unlock()
-		return
-	}
-	rest := detach(j.tm.Tasks[j.next:j.end])
-	from := j.next
-	j.end = j.next
-	rt.flush(j) // results so far should not wait behind the long task either
-	j.handing.Add(1)
-	j.mu.Unlock()
-	go func() {
-		defer j.handing.Done()
-		var err error
-		if len(rest) >= 2 {
-			half := len(rest) / 2
-			err = rt.requeue(j, rest[:half], "g"+strconv.Itoa(from), len(rest[:half]))
-			if err == nil {
-				err = rt.requeue(j, rest[half:], "g"+strconv.Itoa(from+half), len(rest[half:]))
-				if err != nil {
-					rest = rest[half:]
-				}
-			}
-		} else {
-			err = rt.requeue(j, rest, "g"+strconv.Itoa(from), len(rest))
-		}
-		if err != nil {
-			rt.log.Warn("handing tasks back failed; running them here", "err", err)
-			j.mu.Lock()
-			j.returned = append(j.returned, rest...)
-			j.mu.Unlock()
-		}
-	}()
-}
-
-// detach copies tasks handed back, for a re-publish that may outlive the
-// message's decode: their Items are windows on the executor's reused item
-// slice, which the message's Release (or the next message) overwrites as
-// soon as the message is done; hardTimeout re-publishes while the task
-// that ignored its timeout may yet return. The item bytes stay where
-// they are, in the message's data, which j keeps.
-func detach(tasks []wire.Task) []wire.Task {
-	out := append([]wire.Task(nil), tasks...)
-	n := 0
-	for _, t := range out {
-		n += len(t.Items)
-	}
-	flat := make([][]byte, 0, n)
-	for i := range out {
-		start := len(flat)
-		flat = append(flat, out[i].Items...)
-		out[i].Items = flat[start:len(flat):len(flat)]
-	}
-	return out
-}
-
-// recycleDue reports whether MaxTasksPerChild tasks are done.
-func (rt *runtime) recycleDue() bool {
-	return rt.cfg.MaxTasksPerChild > 0 && rt.done.Load() >= int64(rt.cfg.MaxTasksPerChild)
-}
-
-// handBackRest re-queues the tasks of j not yet started, so a worker about
-// to be recycled runs no more than its share and strands nothing.
-func (rt *runtime) handBackRest(j *job) {
-	j.mu.Lock()
-	if j.next >= j.end {
-		j.mu.Unlock()
-		return
-	}
-	rest := detach(j.tm.Tasks[j.next:j.end])
-	from := j.next
-	j.end = j.next
-	j.mu.Unlock()
-	if err := rt.requeue(j, rest, "r"+strconv.Itoa(from), len(rest)); err != nil {
-		rt.log.Warn("recycling: could not hand back tasks; running them here", "err", err)
-		j.mu.Lock()
-		j.returned = append(j.returned, rest...)
-		j.mu.Unlock()
-	}
-}
-
-// requeue publishes tasks again as new messages of per tasks each (waiting
-// for JetStream to store them), carrying the attempts they have used.
-// Message ids derive from the original, so repeating this after a crash
-// does not queue them twice.
-func (rt *runtime) requeue(j *job, tasks []wire.Task, tag string, per int) error {
-	deaths := max(j.deaths, 0) + j.delivery - 1
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for start := 0; start < len(tasks); start += per {
-		part := tasks[start:min(start+per, len(tasks))]
-		body := wire.TaskMsgHeader(nil, j.call, len(part))
-		for i := range part {
-			body = wire.AppendTask(body, &part[i])
-		}
-		m := nats.NewMsg(j.msg.Subject)
-		m.Data = body
-		for k, v := range j.msg.Header {
-			m.Header[k] = v
-		}
-		m.Header.Set(wire.HdrDeaths, strconv.Itoa(deaths))
-		m.Header.Set(wire.HdrMsgID, j.msgID+"."+tag+"."+strconv.Itoa(start))
-		if err := publishRetry(ctx, rt.js, m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// publishRetry publishes m to JetStream until it is stored or ctx ends,
-// each try bounded by 2s: a try whose request or reply was lost with a
-// dropped connection is repeated, and the message id keeps the repeat
-// from being queued twice.
-func publishRetry(ctx context.Context, js jetstream.JetStream, m *nats.Msg) error {
-	for {
-		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := js.PublishMsg(tctx, m)
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// hardTimeout runs when a task has ignored its cancelled context for the
-// grace period: the worker answers for it, hands back what it has not
-// started, and exits so that its supervisor starts a fresh process.
-func (rt *runtime) hardTimeout(j *job, t *wire.Task) {
-	j.mu.Lock()
-	if j.finished {
-		j.mu.Unlock()
-		return
-	}
-	rest := detach(j.tm.Tasks[j.next:j.end])
-	j.end = j.next
-	rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: &wire.ErrorInfo{Code: wire.CodeTimeout, Message: fmt.Sprintf(
-		"task %s ignored its %s timeout for %s; worker %s (pid %d) exits", j.name, j.timeout, rt.cfg.HardTimeoutGrace, rt.cfg.ID, rt.pid)}})
-	rt.flush(j)
-	j.finished = true
-	j.mu.Unlock()
-	j.handing.Wait()
-	if len(rest) > 0 {
-		if err := rt.requeue(j, rest, "t"+strconv.FormatUint(t.Seq, 10), len(rest)); err != nil {
-			// Leave the message unacked: it is redelivered whole.
-			rt.log.Error("hard timeout: could not hand back tasks", "err", err)
-			rt.exitHard()
-			return
-		}
-	}
-	rt.ack(j.msg)
-	rt.log.Error("task ignored its timeout; exiting", "task", j.name, "timeout", j.timeout)
-	rt.status(spawn.StatusTimeout, j.name)
-	rt.exitHard()
-}
-
-func (rt *runtime) exitHard() {
-	_ = rt.nc.FlushTimeout(time.Second)
-	if rt.cfg.OnHardTimeout != nil {
-		rt.cfg.OnHardTimeout()
-		return
-	}
-	os.Exit(ExitHardTimeout)
-}
-
-func (rt *runtime) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte(wire.AckOK)) }
-func (rt *runtime) term(m *nats.Msg) { _ = rt.nc.Publish(m.Reply, []byte(wire.AckTerm)) }
+func (rt *executor) ack(m *nats.Msg)  { _ = rt.nc.Publish(m.Reply, []byte(wire.AckOK)) }
+func (rt *executor) term(m *nats.Msg) { _ = rt.nc.Publish(m.Reply, []byte(wire.AckTerm)) }

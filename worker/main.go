@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	goruntime "runtime"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -62,7 +62,7 @@ func runChild() int {
 	stopAsked := watchParent(in) // exits the process when the parent is gone
 	os.Unsetenv(spawn.EnvMarker) // programs a task starts are not workers
 	if cfg.GOMAXPROCS > 0 {
-		goruntime.GOMAXPROCS(cfg.GOMAXPROCS)
+		runtime.GOMAXPROCS(cfg.GOMAXPROCS)
 	}
 	setGCPercent()
 	statusFD := cfg.StatusFD

@@ -73,7 +73,7 @@ type DrainReply struct {
 }
 
 // addService registers the worker's micro service on its connection.
-func (rt *runtime) addService() (micro.Service, error) {
+func (rt *executor) addService() (micro.Service, error) {
 	names := rt.cfg.Registry.Names()
 	svc, err := micro.AddService(rt.nc, micro.Config{
 		Name:        ServiceName,
@@ -122,7 +122,7 @@ func (rt *runtime) addService() (micro.Service, error) {
 }
 
 // beat is the worker's current heartbeat.
-func (rt *runtime) beat() wire.Beat {
+func (rt *executor) beat() wire.Beat {
 	rt.mu.Lock()
 	j := rt.current
 	rt.mu.Unlock()
@@ -138,7 +138,7 @@ func (rt *runtime) beat() wire.Beat {
 	return b
 }
 
-func (rt *runtime) taskStats() TaskStats {
+func (rt *executor) taskStats() TaskStats {
 	b := rt.beat()
 	return TaskStats{
 		TasksDone: b.TasksDone, TasksFailed: b.Failed, ProcessingTime: b.BusyTime,

@@ -4,24 +4,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"runtime/pprof"
+
+	"github.com/procpool/procpool/internal/spawn"
 )
-
-// CPUProfileEnv names a directory where each worker process writes its CPU
-// profile (worker-<pid>.pprof) when it exits normally.
-const CPUProfileEnv = "PROCPOOL_WORKER_CPUPROFILE"
-
-// MemProfileEnv names a directory where each worker process writes its
-// allocation profile (worker-<pid>.allocs.pprof) when it exits normally.
-const MemProfileEnv = "PROCPOOL_WORKER_MEMPROFILE"
 
 // startProfiles starts the profiles the environment asks for (procpool
 // bench --worker-cpuprofile / --worker-memprofile set it) and returns what
 // writes them at exit.
 func startProfiles() (stop func()) {
 	var stops []func()
-	if dir := os.Getenv(CPUProfileEnv); dir != "" {
+	if dir := os.Getenv(spawn.CPUProfileEnv); dir != "" {
 		if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.pprof", os.Getpid()))); err == nil {
 			if pprof.StartCPUProfile(f) == nil {
 				stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
@@ -30,8 +24,8 @@ func startProfiles() (stop func()) {
 			}
 		}
 	}
-	if dir := os.Getenv(MemProfileEnv); dir != "" {
-		goruntime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
+	if dir := os.Getenv(spawn.MemProfileEnv); dir != "" {
+		runtime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
 		stops = append(stops, func() {
 			if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.allocs.pprof", os.Getpid()))); err == nil {
 				_ = pprof.Lookup("allocs").WriteTo(f, 0)

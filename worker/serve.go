@@ -21,8 +21,8 @@ import (
 // errInit wraps the initializer's error.
 var errInit = errors.New("worker: initializer failed")
 
-// runtime is one serving worker: one connection, one task at a time.
-type runtime struct {
+// executor is one serving worker: one connection, one task at a time.
+type executor struct {
 	cfg     Config
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -43,7 +43,7 @@ type runtime struct {
 	cancelled cancelSet
 	statusMu  sync.Mutex
 
-	// The executor's reusable buffers (exec.go), and the result header.
+	// The executor's reusable buffers (exec.go, results.go), and the result header.
 	resBuf, itemBuf []byte
 	resultHdr       []byte
 	tm              wire.TaskMsg // the message being executed, decoded in place
@@ -68,7 +68,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	rt := &runtime{cfg: cfg, subj: wire.Subjects{Pool: cfg.Pool}, host: host, pid: os.Getpid(), started: time.Now(), obs: newObserve()}
+	rt := &executor{cfg: cfg, subj: wire.Subjects{Pool: cfg.Pool}, host: host, pid: os.Getpid(), started: time.Now(), obs: newObserve()}
 	if rt.cfg.ID == "" {
 		rt.cfg.ID = fmt.Sprintf("%s-%d", host, rt.pid)
 	}
@@ -166,7 +166,7 @@ func runInit(ctx context.Context, fn func(context.Context) error) (err error) {
 // a worker never holds a task it is not running, so a task never waits
 // behind another while some worker is idle, and a worker's death strands
 // at most the one message it was executing.
-func (rt *runtime) pullLoop(ctx context.Context, closed <-chan struct{}) error {
+func (rt *executor) pullLoop(ctx context.Context, closed <-chan struct{}) error {
 	inbox := rt.nc.NewInbox()
 	msgs := make(chan *nats.Msg, 64)
 	sub, err := rt.nc.ChanSubscribe(inbox, msgs)
@@ -248,7 +248,7 @@ func (rt *runtime) pullLoop(ctx context.Context, closed <-chan struct{}) error {
 
 // drain withdraws the pull inbox's interest; the returned channel closes
 // once the server has processed that, so no message can still be on its way.
-func (rt *runtime) drain(sub *nats.Subscription) chan struct{} {
+func (rt *executor) drain(sub *nats.Subscription) chan struct{} {
 	rt.stop.Store(true)
 	done := make(chan struct{})
 	_ = sub.Unsubscribe()
@@ -264,7 +264,7 @@ func (rt *runtime) drain(sub *nats.Subscription) chan struct{} {
 // worker recycled after MaxTasksPerChild is healthy and nobody is waiting
 // for it to go: it waits out a slow caller (a loaded machine) rather than
 // have the work done twice. One asked to stop waits stopReceiptWait.
-func (rt *runtime) receiptWait(ctx context.Context) time.Duration {
+func (rt *executor) receiptWait(ctx context.Context) time.Duration {
 	if rt.recycleDue() && ctx.Err() == nil {
 		return 30 * time.Second
 	}
@@ -273,7 +273,7 @@ func (rt *runtime) receiptWait(ctx context.Context) time.Duration {
 
 // maxReconnects is unlimited, except for a child of a pool with an embedded
 // broker: that broker dies with the pool, so after ~5s the worker exits.
-func (rt *runtime) maxReconnects() int {
+func (rt *executor) maxReconnects() int {
 	if rt.cfg.exitOnDisconnect {
 		return 20
 	}
@@ -281,7 +281,7 @@ func (rt *runtime) maxReconnects() int {
 }
 
 // status writes a line to the supervisor's status pipe, if there is one.
-func (rt *runtime) status(kind, arg string) {
+func (rt *executor) status(kind, arg string) {
 	if rt.cfg.status == nil {
 		return
 	}
@@ -292,7 +292,7 @@ func (rt *runtime) status(kind, arg string) {
 
 // beatLoop sends progress for the message in hand (so JetStream does not
 // redeliver a long task while its worker lives) and the worker's heartbeat.
-func (rt *runtime) beatLoop(ctx context.Context) {
+func (rt *executor) beatLoop(ctx context.Context) {
 	interval := max(rt.cfg.AckWait/5, 50*time.Millisecond)
 	beatEvery := time.Second
 	t := time.NewTicker(min(interval, beatEvery))
@@ -322,7 +322,7 @@ func (rt *runtime) beatLoop(ctx context.Context) {
 	}
 }
 
-func (rt *runtime) publishBeat(j *job, every time.Duration) {
+func (rt *executor) publishBeat(j *job, every time.Duration) {
 	b := rt.beat() // micro.go
 	b.Interval = every
 	if j != nil {

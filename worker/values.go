@@ -21,7 +21,7 @@ const valueTimeout = 5 * time.Minute
 // stored. A value that cannot be had is the task's error, not the
 // worker's: the caller may have given up on it (and deleted it), or its
 // TTL passed.
-func (rt *runtime) taskItems(ctx context.Context, t *wire.Task) ([][]byte, *wire.ErrorInfo) {
+func (rt *executor) taskItems(ctx context.Context, t *wire.Task) ([][]byte, *wire.ErrorInfo) {
 	if t.Ref == nil {
 		return t.Items, nil
 	}
@@ -42,7 +42,7 @@ func (rt *runtime) taskItems(ctx context.Context, t *wire.Task) ([][]byte, *wire
 // of parts) and appends to dst the result as a reference to them, or as an
 // error if they cannot be stored. dst may share memory with parts: it is
 // written only once they are stored.
-func (rt *runtime) storeResult(ctx context.Context, j *job, t *wire.Task, dst []byte, n int, parts ...[]byte) []byte {
+func (rt *executor) storeResult(ctx context.Context, j *job, t *wire.Task, dst []byte, n int, parts ...[]byte) []byte {
 	ctx, cancel := context.WithTimeout(ctx, valueTimeout)
 	defer cancel()
 	ref, err := rt.vals.Put(ctx, j.valueDir, "r", parts...)
@@ -63,7 +63,7 @@ const maxKeptBuffer = 1 << 20
 
 // trimBuffers drops reused buffers grown past maxKeptBuffer by the last
 // task; the result they held has been copied out since.
-func (rt *runtime) trimBuffers() {
+func (rt *executor) trimBuffers() {
 	if cap(rt.itemBuf) > maxKeptBuffer {
 		rt.itemBuf = nil
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,7 +17,7 @@ func check(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	defer cancel()
 	where, err := probe(ctx, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "procpool-worker: check %s: %v\n", redact(o.cfg.URL), err)
+		fmt.Fprintf(stderr, "procpool-worker: check %s: %v\n", wire.RedactURLs(o.cfg.URL), err)
 		return 1
 	}
 	fmt.Fprintln(stdout, "ok:", where)
@@ -30,22 +28,7 @@ func check(ctx context.Context, o options, stdout, stderr io.Writer) int {
 // account's info, which a clustered JetStream answers only once it has a
 // meta leader. It says where it got the answer.
 func probe(ctx context.Context, o options) (string, error) {
-	opts := []nats.Option{nats.Name("procpool-worker probe"), nats.Timeout(3 * time.Second)}
-	if o.cfg.User != "" {
-		opts = append(opts, nats.UserInfo(o.cfg.User, o.cfg.Password))
-	}
-	if o.cfg.Token != "" {
-		opts = append(opts, nats.Token(o.cfg.Token))
-	}
-	if prefix := wire.InboxPrefix(o.cfg.User, o.cfg.URL); prefix != "" {
-		opts = append(opts, nats.CustomInboxPrefix(prefix)) // as the workers do, for permissions
-	}
-	if o.cfg.TLSCA != "" {
-		opts = append(opts, nats.RootCAs(o.cfg.TLSCA))
-	}
-	if o.cfg.TLSCert != "" {
-		opts = append(opts, nats.ClientCert(o.cfg.TLSCert, o.cfg.TLSKey))
-	}
+	opts := o.connOptions(nats.Name("procpool-worker probe"), nats.Timeout(3*time.Second))
 	nc, err := nats.Connect(o.cfg.URL, opts...)
 	if err != nil {
 		return "", err
@@ -59,16 +42,4 @@ func probe(ctx context.Context, o options) (string, error) {
 		return "", fmt.Errorf("JetStream on %s: %w", nc.ConnectedUrlRedacted(), err)
 	}
 	return fmt.Sprintf("%s (server %s, cluster %q)", nc.ConnectedUrlRedacted(), nc.ConnectedServerName(), nc.ConnectedClusterName()), nil
-}
-
-// redact drops credentials from each URL of a comma-separated list.
-func redact(list string) string {
-	parts := strings.Split(list, ",")
-	for i, part := range parts {
-		if u, err := url.Parse(strings.TrimSpace(part)); err == nil && u.User != nil {
-			u.User = nil
-			parts[i] = u.String()
-		}
-	}
-	return strings.Join(parts, ",")
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/metrics"
 )
 
@@ -19,24 +18,9 @@ func serveMetrics(o options, log *slog.Logger) (stop func(), err error) {
 	if o.metrics == "" {
 		return func() {}, nil
 	}
-	opts := []nats.Option{nats.Name("procpool-worker metrics"), nats.Timeout(3 * time.Second),
-		nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.RetryOnFailedConnect(true)} // the broker may not be up yet: serve() waits for it
-	if o.cfg.User != "" {
-		opts = append(opts, nats.UserInfo(o.cfg.User, o.cfg.Password))
-	}
-	if o.cfg.Token != "" {
-		opts = append(opts, nats.Token(o.cfg.Token))
-	}
-	if prefix := wire.InboxPrefix(o.cfg.User, o.cfg.URL); prefix != "" {
-		opts = append(opts, nats.CustomInboxPrefix(prefix))
-	}
-	if o.cfg.TLSCA != "" {
-		opts = append(opts, nats.RootCAs(o.cfg.TLSCA))
-	}
-	if o.cfg.TLSCert != "" {
-		opts = append(opts, nats.ClientCert(o.cfg.TLSCert, o.cfg.TLSKey))
-	}
+	opts := o.connOptions(nats.Name("procpool-worker metrics"), nats.Timeout(3*time.Second),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(true)) // the broker may not be up yet: serve() waits for it
 	nc, err := nats.Connect(o.cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: connect: %w", err)

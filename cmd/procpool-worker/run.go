@@ -184,7 +184,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, o options, log *slog.Logger) int {
 	giveUp := time.Now().Add(o.wait)
 	backoff := 250 * time.Millisecond
-	log.Info("procpool-worker starting", "pool", o.cfg.Pool, "url", redact(o.cfg.URL), "processes", o.processes, "version", version())
+	log.Info("procpool-worker starting", "pool", o.cfg.Pool, "url", wire.RedactURLs(o.cfg.URL), "processes", o.processes, "version", version())
 	for {
 		// Wait for the broker with short probes: a worker process asking a
 		// cluster with no JetStream leader yet would wait long for nothing.

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/pool"
-	"github.com/procpool/procpool/worker"
 )
 
 // benchResult is one measured figure: its median over the repeats, and the
@@ -61,7 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if *workerProfiles != "" {
-		os.Setenv(worker.CPUProfileEnv, *workerProfiles) // inherited by the workers this command spawns
+		os.Setenv(spawn.CPUProfileEnv, *workerProfiles) // inherited by the workers this command spawns
 	}
 	var memFile *os.File
 	if *memProfile != "" {
@@ -76,7 +76,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		runtime.MemProfileRate = 4096 // a sample every 4 KiB, not 512 KiB
 	}
 	if *workerMemProfiles != "" {
-		os.Setenv(worker.MemProfileEnv, *workerMemProfiles)
+		os.Setenv(spawn.MemProfileEnv, *workerMemProfiles)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

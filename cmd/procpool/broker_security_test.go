@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -48,7 +46,7 @@ func TestRunBrokerRefusesOpenRoutes(t *testing.T) {
 	if m == nil {
 		t.Fatalf("ready line without routes=: %q", out.String())
 	}
-	if info := readInfo(t, m[1]); !strings.Contains(info, `"auth_required":true`) {
+	if info := testutil.ReadInfo(t, m[1]); !strings.Contains(info, `"auth_required":true`) {
 		t.Fatalf("route port does not ask for credentials: %s", info)
 	}
 	if strings.Contains(errOut.String(), "warning") {
@@ -88,28 +86,12 @@ func TestRunBrokerWarnsOfSecretsInArgv(t *testing.T) {
 	}
 }
 
-// readInfo reads the INFO line a NATS listener sends first.
-func readInfo(t *testing.T, addr string) string {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read INFO from %s: %v", addr, err)
-	}
-	return line
-}
-
 // TestRunBrokerMonitorOnLoopback is attack row 11 at the command line:
 // `--listen 0.0.0.0:… --monitor -1` serves monitoring (which asks no
 // credentials and lists every client) on loopback only; `--monitor
 // host:port` serves it elsewhere on purpose, with a warning.
 func TestRunBrokerMonitorOnLoopback(t *testing.T) {
-	ip := nonLoopbackIP(t)
+	ip := testutil.NonLoopbackIP(t)
 	monitorPort := regexp.MustCompile(`monitor=http://\S+:(\d+)`)
 	for _, tc := range []struct {
 		monitor       string
@@ -126,10 +108,10 @@ func TestRunBrokerMonitorOnLoopback(t *testing.T) {
 			if m == nil {
 				t.Fatalf("ready line without monitor=: %q", stdout.String())
 			}
-			if !reachable("127.0.0.1", m[1]) {
+			if !testutil.Reachable("127.0.0.1", m[1]) {
 				t.Fatal("monitoring not served on loopback")
 			}
-			if got := reachable(ip, m[1]); got != tc.beyond {
+			if got := testutil.Reachable(ip, m[1]); got != tc.beyond {
 				t.Fatalf("monitoring reachable on %s:%s: %v, want %v", ip, m[1], got, tc.beyond)
 			}
 			if got := strings.Contains(stderr.String(), "warning: monitoring on"); got != tc.warns {
@@ -137,31 +119,4 @@ func TestRunBrokerMonitorOnLoopback(t *testing.T) {
 			}
 		})
 	}
-}
-
-// nonLoopbackIP is an address of this machine that other hosts could
-// dial; the test is skipped on a machine that has none.
-func nonLoopbackIP(t testing.TB) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
-			return ipn.IP.String()
-		}
-	}
-	t.Skip("no non-loopback IPv4 address to dial from")
-	return ""
-}
-
-// reachable reports whether host:port accepts a TCP connection.
-func reachable(host, port string) bool {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 2*time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }

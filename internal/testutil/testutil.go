@@ -1,12 +1,16 @@
 // Package testutil holds the helpers that the tests of several packages
-// share: polling for a condition, a buffer safe for concurrent use, an
-// in-process broker and free loopback ports. Only tests import it.
+// share: polling for a condition or an error, a buffer safe for concurrent
+// use, an in-process broker, free loopback ports, probes of this
+// machine's addresses and listeners, and killing a process. Only tests
+// import it (pools for tests: package pooltest).
 package testutil
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"os/exec"
 	"strings"
@@ -130,4 +134,20 @@ func Deps(tb testing.TB) []string {
 		tb.Fatalf("go list -deps: %v", err)
 	}
 	return strings.Fields(string(out))
+}
+
+// WaitErr waits for an error matching target on errs, and says so if d
+// passes first.
+func WaitErr(errs <-chan error, target error, d time.Duration) error {
+	timeout := time.After(d)
+	for {
+		select {
+		case err := <-errs:
+			if errors.Is(err, target) {
+				return nil
+			}
+		case <-timeout:
+			return fmt.Errorf("no %v reported within %s", target, d)
+		}
+	}
 }
