@@ -26,7 +26,7 @@ import (
 // TLS on client and route connections, users with the recommended
 // per-subject permissions (from a nats-server config file), workers
 // (procpool-worker processes, user "worker") on nodes 1 and 2, the caller
-// (user "caller") on node 3. Rows 17 and 21 of RELIABILITY.md.
+// (user "caller") on node 3. Rows 17 and 21 of docs/reliability.md.
 
 const (
 	clusterPool    = "cluster"

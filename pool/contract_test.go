@@ -10,7 +10,8 @@ import (
 	"github.com/procpool/procpool/worker"
 )
 
-// The SDK contract of DESIGN.md, checked by the compiler: a program written
+// The SDK contract (the public names and signatures users' code is written
+// against), checked by the compiler: a program written
 // from it must build unchanged against this package.
 var (
 	_ func(string, func(context.Context, string) (int, error)) worker.Task[string, int] = worker.Register[string, int]
