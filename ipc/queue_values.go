@@ -79,7 +79,7 @@ func (v *ipcValues) store(ctx context.Context, data []byte) (body []byte, stored
 	}
 	ctx, cancel := context.WithTimeout(ctx, ipcValueTimeout)
 	defer cancel()
-	ref, err := v.vals.PutObject(ctx, "i", data)
+	ref, err := v.vals.Put(ctx, "", "i", data)
 	if blob.NoRoom(err) {
 		return nil, false, fmt.Errorf("%w: bucket %s has no room for a %d-byte item: %w", ErrTooLarge, v.bucket, len(data), err)
 	}

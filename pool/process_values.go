@@ -23,13 +23,13 @@ func (p *Pool) storeProcessArg(ctx context.Context, task string, payload []byte)
 	if len(payload) <= p.d.inline {
 		return nil, nil
 	}
+	// The child runs on this host, whatever the broker: the value
+	// directory if there is one and it has room, else the bucket.
+	dir := ""
 	if p.d.vdir != nil {
-		if ref, err := p.d.vdir.Write("p", payload); err == nil {
-			return &ref, nil
-		}
-		// The directory cannot take it (full): the bucket can.
+		dir = p.d.vdir.Name()
 	}
-	ref, err := p.d.vals.PutObject(ctx, "p", payload)
+	ref, err := p.d.vals.Put(ctx, dir, "p", payload)
 	if blob.NoRoom(err) {
 		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, len(payload), err)
 	}

@@ -76,7 +76,7 @@ func OpenObjects(ctx context.Context, js jetstream.JetStream, bucket string, cfg
 }
 
 // Put stores the concatenation of parts as a new object named prefix plus
-// a random part (putSync: not through ObjectStore.Put, see PutObject).
+// a random part (putSync: not through ObjectStore.Put).
 func (o *Objects) Put(ctx context.Context, prefix string, parts ...[]byte) (wire.Ref, error) {
 	return o.putSync(ctx, o.js, prefix, parts...)
 }

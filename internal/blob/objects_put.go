@@ -15,24 +15,15 @@ import (
 	"github.com/procpool/procpool/internal/wire"
 )
 
-// PutObject stores the concatenation of parts as a new object of the
-// bucket named prefix plus a random part, as Put does without a
-// directory, but without jetstream's ObjectStore.Put. That Put (nats.go
-// v1.55) makes a JetStream context of its own whose first chunk starts a
-// goroutine listening for reconnects, and cleans the context up when it
-// returns: a goroutine that had not run by then waits on a nil channel
-// forever, one leaked goroutine per unlucky Put (seen under load, once in
-// a few hundred). PutObject writes the same chunk and metadata messages,
-// which ObjectStore.Get reads and checks by their digest, with
-// synchronous publishes: it starts nothing.
-func (v *Values) PutObject(ctx context.Context, prefix string, parts ...[]byte) (wire.Ref, error) {
-	o, err := v.objects(ctx)
-	if err != nil {
-		return wire.Ref{}, err
-	}
-	return o.putSync(ctx, v.js, prefix, parts...)
-}
-
+// putSync stores parts as an object without jetstream's ObjectStore.Put.
+// That Put (nats.go v1.55) makes a JetStream context of its own whose
+// first chunk starts a goroutine listening for reconnects, and cleans the
+// context up when it returns: a goroutine that had not run by then waits
+// on a nil channel forever, one leaked goroutine per unlucky Put (seen
+// under load, once in a few hundred). putSync writes the same chunk and
+// metadata messages, which ObjectStore.Get reads and checks by their
+// digest, with synchronous publishes: it starts nothing.
+//
 // putSync publishes parts as the chunks of a new object, then its
 // metadata; on failure it purges the chunks it published.
 func (o *Objects) putSync(ctx context.Context, js jetstream.JetStream, prefix string, parts ...[]byte) (wire.Ref, error) {

@@ -39,7 +39,7 @@ func TestEachChunk(t *testing.T) {
 	}
 }
 
-// PutObject's objects are what ObjectStore.Get reads (it checks their
+// Put's objects (no directory: the bucket) are what ObjectStore.Get reads (it checks their
 // digest), Delete removes them whole, and it leaves no goroutine behind.
 func TestPutObject(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -67,7 +67,7 @@ func TestPutObject(t *testing.T) {
 	o.chunk = 1000 // so that parts span chunks
 	parts := [][]byte{bytes.Repeat([]byte("a"), 700), bytes.Repeat([]byte("bc"), 1250), nil, []byte("d")}
 	for range 50 {
-		ref, err := v.PutObject(ctx, "t", parts...)
+		ref, err := v.Put(ctx, "", "t", parts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +85,6 @@ func TestPutObject(t *testing.T) {
 	}
 	buf := make([]byte, 1<<20)
 	if stack := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stack, "resetPendingAcksOnReconnect") {
-		t.Fatalf("PutObject left an asynchronous publisher behind:\n%s", stack)
+		t.Fatalf("Put left an asynchronous publisher behind:\n%s", stack)
 	}
 }
