@@ -21,8 +21,8 @@ import (
 // a task hostage (see docs/protocol.md).
 const (
 	maxTasksPerMsg   = 256
-	msgHeadroom      = 4 << 10 // headers and envelope overhead under max payload
-	maxTaskPackBytes = 256 << 10
+	msgHeadroom      = wire.MsgHeadroom // headers and envelope overhead under max payload
+	maxTaskPackBytes = wire.MaxMessageBytes
 	submitQueueSize  = 4096
 	// publishAckTimeout is how long a task message may wait for
 	// JetStream's confirmation before it is published again.

@@ -94,12 +94,20 @@ func (d *decoder) ref() *Ref {
 	return r
 }
 
+// MaxMessageBytes is the most a task message packs and an item set
+// carries inline: larger messages pipeline worse between caller, broker
+// and workers.
+const MaxMessageBytes = 256 << 10
+
+// MsgHeadroom is left under the broker's max payload for headers and the
+// envelope around a message's items.
+const MsgHeadroom = 4 << 10
+
 // InlineLimit is the largest task or result carried inside a message
-// under a broker max payload of maxPayload: 256 KiB (larger messages
-// pipeline worse between caller, broker and workers), less under a small
-// max payload, with room for headers. Anything larger is stored.
+// under a broker max payload of maxPayload: MaxMessageBytes, less under a
+// small max payload. Anything larger is stored.
 func InlineLimit(maxPayload int) int {
-	return max(min(256<<10, maxPayload-4<<10), 1<<10)
+	return max(min(MaxMessageBytes, maxPayload-MsgHeadroom), 1<<10)
 }
 
 // Len is the number of items of the task, whether inline or stored.
