@@ -15,7 +15,7 @@ func (rt *executor) addResult(j *job, r *wire.Result) {
 }
 
 // addEncoded copies one encoded result into the job's outgoing buffer,
-// flushing first if the buffer would grow past 256 KiB. A result that could
+// flushing first if the buffer would grow past wire.MaxMessageBytes. A result that could
 // never fit in one message becomes an error saying so. j.mu is held.
 func (rt *executor) addEncoded(j *job, enc []byte, seq uint64) {
 	limit := rt.maxPay - 1024
@@ -23,7 +23,7 @@ func (rt *executor) addEncoded(j *job, enc []byte, seq uint64) {
 		enc = wire.AppendResult(nil, &wire.Result{Seq: seq, Attempt: j.attempt, Err: &wire.ErrorInfo{
 			Code: wire.CodeBadOutput, Message: fmt.Sprintf("result of task %s is %d bytes, over the broker's max payload of %d", j.name, len(enc), rt.maxPay)}})
 	}
-	if j.nout > 0 && len(j.out)-rt.reserve()+len(enc) > min(limit, 256<<10) {
+	if j.nout > 0 && len(j.out)-rt.reserve()+len(enc) > min(limit, wire.MaxMessageBytes) {
 		rt.flush(j)
 	}
 	if j.out == nil {
