@@ -69,7 +69,8 @@ var jsAdminDeny = []string{
 // on queues and pipes, the pool's value bucket, the JetStream API and acks;
 // but it may not read, pull, delete or purge the tasks in the pool's task
 // stream (other callers' tasks are there), nor list or read the bucket by
-// sequence. It subscribes only to its own inboxes and to the workers'
+// sequence, nor touch the account's [InboxGuardStream], which keeps every
+// caller's streams off the others' inboxes. It subscribes only to its own inboxes and to the workers'
 // heartbeats, and replies once to requests it receives.
 //
 // inboxPrefix is the caller connection's inbox prefix, set with
@@ -89,6 +90,9 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 		"$JS.API.STREAM.MSG.DELETE." + tasks, "$JS.API.CONSUMER.DELETE." + tasks + ".>",
 		// Other callers' stored values: read by name (unguessable) only.
 		"$JS.API.STREAM.MSG.GET." + bucket, "$JS.API.DIRECT.GET." + bucket,
+		// The guard that keeps streams off every caller's inboxes.
+		"$JS.API.STREAM.CREATE." + InboxGuardStream, "$JS.API.STREAM.UPDATE." + InboxGuardStream,
+		"$JS.API.STREAM.DELETE." + InboxGuardStream, "$JS.API.STREAM.PURGE." + InboxGuardStream,
 	}, jsAdminDeny...)
 	return Permissions{
 		Account: PoolAccount(pool),

@@ -138,6 +138,10 @@ type Server struct {
 	storeDir  string
 	removeDir bool
 	accounts  []string // pool accounts made for Config.Users (accounts.go)
+	logger    *slog.Logger
+
+	guards     []inboxGuard       // inboxguard.go
+	stopGuards context.CancelFunc // ends a clustered node's guard attempts
 
 	once sync.Once
 }
@@ -161,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.configure(opts, &cfg); err != nil {
 		return nil, err
 	}
+	s.planInboxGuards(opts) // inboxguard.go
 
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -176,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// so that Start fails at once with the reason instead of timing out.
 	fatal := make(chan string, 1)
 	ns.SetLoggerV2(slogAdapter{l: logger.With("component", "broker"), notice: notice, fatal: fatal}, false, false, false)
-	s.ns = ns
+	s.ns, s.logger = ns, logger
 	ns.Start()
 
 	timeout := cfg.ReadyTimeout
@@ -208,6 +213,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	default:
 	}
 	if err := s.enableAccounts(); err != nil { // accounts.go
+		s.Shutdown()
+		return nil, err
+	}
+	if err := s.startInboxGuards(ctx); err != nil {
 		s.Shutdown()
 		return nil, err
 	}
@@ -378,6 +387,9 @@ func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 // directory that Start created. It is safe to call more than once.
 func (s *Server) Shutdown() {
 	s.once.Do(func() {
+		if s.stopGuards != nil {
+			s.stopGuards()
+		}
 		if s.ns != nil {
 			s.ns.Shutdown()
 			s.ns.WaitForShutdown()
