@@ -1,12 +1,11 @@
 package integration
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/internal/spawn"
+	"github.com/procpool/procpool/internal/supervise"
 	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/pool"
 )
@@ -40,87 +40,47 @@ func externalPool(tb testing.TB, url, user, password string, opts ...pool.Option
 }
 
 // workerProc is a worker process the test started itself (not a pool's
-// child), so that it can choose its URL and read its stderr.
+// child), so that it can choose its URL and read its stderr. It starts the
+// way a pool's supervisor starts its children (supervise.Launch).
 type workerProc struct {
-	cmd    *exec.Cmd
+	child  *supervise.Launched
 	stderr *testutil.SyncBuffer
-	exited chan struct{}
 }
 
 // startWorkerProc starts this test binary as a worker of the named pool on
-// url, the way a pool's supervisor does (config over stdin, which stays
-// open, status pipe on fd 3), and waits until it is ready. It is killed at
-// cleanup.
+// url and waits until it is ready. It is killed at cleanup.
 func startWorkerProc(tb testing.TB, url, user, password, poolName string) *workerProc {
 	tb.Helper()
 	needProcFS(tb)
-	statusR, statusW, err := os.Pipe()
+	cfg := spawn.ChildConfig{URL: url, User: user, Password: password, Pool: poolName,
+		ID: fmt.Sprintf("%s-w%d", poolName, time.Now().UnixNano()%1e6)}
+	w := &workerProc{stderr: &testutil.SyncBuffer{}}
+	c, err := supervise.Launch(os.Args[0], cfg, os.Stdout, io.MultiWriter(w.stderr, os.Stderr))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer statusW.Close()
-	stdin, stdinW, err := os.Pipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer stdin.Close()
-	cfg, _ := json.Marshal(spawn.ChildConfig{URL: url, User: user, Password: password, Pool: poolName,
-		ID: fmt.Sprintf("%s-w%d", poolName, time.Now().UnixNano()%1e6)})
-	w := &workerProc{stderr: &testutil.SyncBuffer{}, exited: make(chan struct{})}
-	w.cmd = exec.Command(os.Args[0])
-	w.cmd.Env = append(os.Environ(), spawn.EnvMarker+"=1")
-	w.cmd.Stdin = stdin
-	w.cmd.Stderr = io.MultiWriter(w.stderr, os.Stderr)
-	w.cmd.ExtraFiles = []*os.File{statusW}
-	w.cmd.SysProcAttr = testProcAttr()
-	if err := w.cmd.Start(); err != nil {
-		statusR.Close()
-		stdinW.Close()
-		tb.Fatal(err)
-	}
-	// One line; the pipe's buffer holds it, and the write end stays open:
-	// end of file would tell the worker its parent is gone.
-	if _, err := stdinW.Write(append(cfg, '\n')); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { _ = w.cmd.Wait(); stdinW.Close(); close(w.exited) }()
-	tb.Cleanup(func() { w.kill() })
-	ready := make(chan struct{})
-	go func() {
-		defer statusR.Close()
-		sc := spawn.NewStatusScanner(statusR)
-		once := sync.Once{}
-		for sc.Scan() {
-			if kind, _ := spawn.ParseStatus(sc.Text()); kind == spawn.StatusReady {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-w.exited:
-		tb.Fatalf("worker process exited before it was ready: %s", w.stderr.String())
-	case <-time.After(20 * time.Second):
-		tb.Fatalf("worker process not ready after 20s: %s", w.stderr.String())
+	w.child = c
+	tb.Cleanup(w.kill)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Ready(ctx); err != nil {
+		tb.Fatalf("%v: %s", err, w.stderr.String())
 	}
 	return w
 }
 
-func (w *workerProc) pid() int { return w.cmd.Process.Pid }
+func (w *workerProc) pid() int { return w.child.Pid() }
 
 func (w *workerProc) alive() bool {
 	select {
-	case <-w.exited:
+	case <-w.child.Exited():
 		return false
 	default:
 		return true
 	}
 }
 
-func (w *workerProc) kill() {
-	killGroup(w.pid())
-	<-w.exited
-}
+func (w *workerProc) kill() { w.child.Kill() }
 
 // proxy forwards loopback TCP connections to a target; Cut drops every
 // connection and refuses new ones until Restore.
