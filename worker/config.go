@@ -15,7 +15,12 @@ import (
 // ErrInvalidConfig is wrapped by the error Serve returns for a bad Config.
 var ErrInvalidConfig = errors.New("worker: invalid config")
 
-// Config configures Serve.
+// Config configures Serve, and Run with the processes it starts. The
+// fields up to HardTimeoutGrace are the worker loop's: Run hands the
+// connection's (URL, credentials, TLS), Pool, MaxTasksPerChild and
+// AckWait to each process, and refuses Registry, Init, ID, GiveBackAfter
+// and HardTimeoutGrace, which cannot cross into a process that is this
+// binary run again. The last few fields are Run's alone.
 type Config struct {
 	// URL is the NATS server or cluster to dial: one URL or a
 	// comma-separated list. It may carry credentials (nats://TOKEN@host).
@@ -37,14 +42,6 @@ type Config struct {
 	ID string
 	// Registry holds the tasks to serve. Default: DefaultRegistry().
 	Registry *Registry
-	// GOMAXPROCS is how many threads may run Go code at once in each
-	// worker process that Run starts (it does not touch the process that
-	// calls Serve). Default 0 means 1: Run starts one process per CPU, each
-	// meant to keep one CPU busy, as a Python worker does; a worker with
-	// all the CPUs to itself only spins threads that steal them from its
-	// siblings. Tasks that run goroutines in parallel want more; -1 keeps
-	// Go's default (the GOMAXPROCS environment variable or the CPU count).
-	GOMAXPROCS int
 	// MaxTasksPerChild makes Serve return nil after executing that many
 	// tasks (Python's maxtasksperchild). Default 0: no limit.
 	MaxTasksPerChild int
@@ -68,6 +65,18 @@ type Config struct {
 	// reports a timeout error and exits, so its supervisor replaces it.
 	// Default 1s.
 	HardTimeoutGrace time.Duration
+
+	// The fields below are read by Run only, for the worker processes it
+	// starts; Serve, which runs in the calling process, ignores them.
+
+	// GOMAXPROCS is how many threads may run Go code at once in each
+	// worker process that Run starts (it does not touch the process that
+	// calls Serve). Default 0 means 1: Run starts one process per CPU, each
+	// meant to keep one CPU busy, as a Python worker does; a worker with
+	// all the CPUs to itself only spins threads that steal them from its
+	// siblings. Tasks that run goroutines in parallel want more; -1 keeps
+	// Go's default (the GOMAXPROCS environment variable or the CPU count).
+	GOMAXPROCS int
 	// LogLevel ("debug", "info", "warn", "error") and LogFormat ("text",
 	// "json") are the logging of the worker processes Run starts (see
 	// NewLogger). Default: info, text. Serve ignores them: it logs to Logger.

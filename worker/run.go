@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,9 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 	}
 	if processes == 0 {
 		return Serve(ctx, cfg)
+	}
+	if err := cfg.forProcesses(); err != nil {
+		return err
 	}
 	if err := cfg.setDefaults(); err != nil {
 		return err
@@ -75,5 +79,30 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 	log.Info("worker processes ready", "pool", cfg.Pool, "processes", processes)
 	<-ctx.Done()
 	sup.Stop(true)
+	return nil
+}
+
+// forProcesses refuses the fields that cannot reach the worker processes
+// Run starts, rather than ignore them: each process is this binary run
+// again, so it serves the tasks the binary registers, runs the OnStart
+// hook, and names itself "<host>-<pid>"; the fairness and hard-timeout
+// settings are its own defaults.
+func (c *Config) forProcesses() error {
+	var bad []string
+	if c.Registry != nil && c.Registry != DefaultRegistry() {
+		bad = append(bad, "Registry (processes serve the tasks the binary registers with Register)")
+	}
+	if c.Init != nil {
+		bad = append(bad, "Init (use OnStart, which runs in every process)")
+	}
+	if c.ID != "" {
+		bad = append(bad, "ID (each process is <host>-<pid>)")
+	}
+	if c.GiveBackAfter != 0 || c.HardTimeoutGrace != 0 {
+		bad = append(bad, "GiveBackAfter and HardTimeoutGrace (Serve's own; processes keep the defaults)")
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: Run with worker processes cannot hand them %s; set them only with processes 0 or Serve", ErrInvalidConfig, strings.Join(bad, ", "))
+	}
 	return nil
 }
