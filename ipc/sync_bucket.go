@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/procpool/procpool/internal/wire"
 )
 
 const (
@@ -17,7 +19,7 @@ const (
 	// primitives: pools on one broker are kept apart by accounts (see
 	// docs/security.md), so each pool has its own, and a worker's
 	// credential needs to create this one stream only.
-	SyncBucket = "PROCPOOL_SYNC"
+	SyncBucket = wire.SyncBucket
 
 	// syncMarkerTTL is how long the broker keeps the marker it puts in
 	// place of a lease that ran out; watchers see the marker and wake.
