@@ -45,6 +45,9 @@ func syncKV(ctx context.Context, nc *nats.Conn, so syncOptions) (jetstream.JetSt
 	for {
 		kv, err := js.KeyValue(ctx, SyncBucket)
 		if err == nil {
+			if err := checkSyncStream(ctx, js); err != nil {
+				return nil, nil, err
+			}
 			return js, kv, nil
 		}
 		if !errors.Is(err, jetstream.ErrBucketNotFound) {
@@ -73,6 +76,20 @@ func syncKV(ctx context.Context, nc *nats.Conn, so syncOptions) (jetstream.JetSt
 			return nil, nil, err
 		}
 	}
+}
+
+// checkSyncStream refuses a bucket stream that takes more subjects than
+// its own: one made by a rogue credential that got to the name first
+// (docs/security.md) to capture other subjects, such as reply inboxes.
+func checkSyncStream(ctx context.Context, js jetstream.JetStream) error {
+	s, err := js.Stream(ctx, "KV_"+SyncBucket)
+	if err != nil {
+		return fmt.Errorf("ipc: bucket %s: %w", SyncBucket, err)
+	}
+	if subj := s.CachedInfo().Config.Subjects; len(subj) != 1 || subj[0] != syncSubject(">") {
+		return fmt.Errorf("ipc: bucket %s: its stream takes the subjects %q, not only %s: refusing it (was it made by something else?)", SyncBucket, subj, syncSubject(">"))
+	}
+	return nil
 }
 
 // syncKey is the key of a primitive's state.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/testutil"
@@ -636,5 +637,24 @@ func TestDict(t *testing.T) {
 	}
 	if n, err := other.Len(ctx); err != nil || n != 0 {
 		t.Fatalf("Len after Destroy = %d, %v", n, err)
+	}
+}
+
+// TestSyncRefusesForeignBucket: a stream of the bucket's name that takes
+// other subjects (made by a rogue credential first, to capture inboxes)
+// is refused, not used.
+func TestSyncRefusesForeignBucket(t *testing.T) {
+	ctx := testutil.Ctx(t, 30*time.Second)
+	b := testutil.StartBroker(t, quietBroker)
+	nc := connect(t, b)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "KV_" + ipc.SyncBucket, Subjects: []string{"$KV." + ipc.SyncBucket + ".>", "_INBOX.>"}, MaxMsgsPerSubject: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ipc.NewLock(ctx, nc, "l"); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("NewLock on a bucket stream that also takes _INBOX.>: %v, want a refusal", err)
 	}
 }
