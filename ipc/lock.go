@@ -22,7 +22,9 @@ import (
 //
 // A Lock value is a handle, safe for concurrent use: like a sync.Mutex,
 // it is held or not, by whichever goroutine locked it, and any goroutine
-// may unlock it. Waiters are not served in order; no fairness is
+// may unlock it. A handle renews its lease until Unlock or until its
+// connection closes, so a task must unlock what it locked before it
+// returns (a worker process outlives its tasks), as with a sync.Mutex. Waiters are not served in order; no fairness is
 // promised. There is no reentrant form (Python's RLock): Go has no
 // goroutine identity to count re-entries by, and sync.Mutex has no
 // reentrant form for the reason that a lock taken again by code already
@@ -114,6 +116,9 @@ func (l *Lock) TryLock(ctx context.Context) error {
 
 // Unlock releases the lock. It returns [ErrNotHeld] if this handle does
 // not hold it: never locked, unlocked already, or its lease ran out.
+// Whatever it returns, the handle holds the lock no more and stops
+// renewing it: a lock it could not delete (ctx ended, the broker out of
+// reach) passes on when its lease runs out.
 func (l *Lock) Unlock(ctx context.Context) error {
 	l.mu.Lock()
 	h := l.held

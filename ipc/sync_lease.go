@@ -71,6 +71,13 @@ func (l *lease) renew() {
 		switch {
 		case err == nil:
 			l.setRev(ack.Sequence)
+		case errors.Is(err, nats.ErrConnectionClosed):
+			// No renewal will ever go out: the lease runs out.
+			l.mu.Lock()
+			l.lost = true
+			l.mu.Unlock()
+			cancel()
+			return
 		case casConflict(err):
 			// Ours still, if a renewal whose answer was lost went through.
 			if rev, ok, err := l.mine(ctx); ok {
