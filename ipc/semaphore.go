@@ -25,7 +25,7 @@ const maxSemaphore = 4096
 // held like a [Lock] on a lease (see [WithLease]): an acquisition held by
 // a process that died is given back at most a lease later. Hence a
 // release gives back an acquisition of its own handle (the latest it
-// holds), not one of another process: [Release] with none held returns
+// holds), not one of another process: [Semaphore.Release] with none held returns
 // [ErrNotHeld], as Python's BoundedSemaphore raises ValueError. Waiters
 // are not served in order; no fairness is promised.
 //
