@@ -66,7 +66,8 @@ var jsAdminDeny = []string{
 // pool's streams, consumers, stores and inboxes do not exist for it.
 //
 // Within the pool it may publish on the pool's subjects (tasks, control),
-// on queues and pipes, the pool's value bucket, the JetStream API and acks;
+// on queues and pipes, the pool's value bucket, the primitives' bucket of
+// package ipc, the JetStream API and acks;
 // but it may not read, pull, delete or purge the tasks in the pool's task
 // stream (other callers' tasks are there), nor list or read the bucket by
 // sequence, nor touch the account's [InboxGuardStream], which keeps every
@@ -98,7 +99,7 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 		Account: PoolAccount(pool),
 		Publish: SubjectRules{
 			// $SRV.>: discovery requests (procpool status, nats micro).
-			Allow: append([]string{"procpool." + pool + ".>", "procpool.queue.>", "procpool.pipe.>", "$JS.API.>", "$JS.ACK.>", "$SRV.>"}, valueSubjects()...),
+			Allow: append([]string{"procpool." + pool + ".>", "procpool.queue.>", "procpool.pipe.>", "$JS.API.>", "$JS.ACK.>", "$SRV.>", syncSubjects}, valueSubjects()...),
 			Deny:  deny,
 		},
 		Subscribe: SubjectRules{
@@ -112,11 +113,12 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 // worker of the pool named pool, placed like its callers in the pool's
 // own NATS account ([PoolAccount]). It may publish on the pool's subjects,
 // on queues and pipes, on reply inboxes ("_INBOX.>", where results go to
-// callers), on the pool's value bucket and on acks; of the JetStream API
+// callers), on the pool's value bucket, on the bucket of package ipc's
+// primitives (locks, values, dicts...) and on acks; of the JetStream API
 // only what serving needs: information, consumers (to fetch tasks and read
-// queues and values), direct reads, and creating the pool's task stream
-// and value bucket by their names. It can create no other stream (so none
-// that would capture callers' inboxes), and delete, purge, update,
+// queues and values), direct reads, and creating the pool's task stream,
+// value bucket and primitives' bucket by their names. It can create no
+// other stream (so none that would capture callers' inboxes), and delete, update,
 // snapshot or restore none. It subscribes only to the pool's subjects, its
 // own inboxes and discovery, so it cannot read a caller's results.
 //
@@ -132,6 +134,8 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 		"procpool." + pool + ".>", "procpool.queue.>", "procpool.pipe.>", "_INBOX.>", "$JS.ACK.>",
 		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
 		"$JS.API.STREAM.CREATE." + tasks, "$JS.API.STREAM.CREATE." + bucket,
+		// package ipc's locks, semaphores, events, barriers, values, dicts
+		"$JS.API.STREAM.CREATE." + syncStream, syncSubjects,
 		"$JS.API.CONSUMER.>", "$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.*",
 		// A queue item read by a worker has its stored value deleted.
 		"$JS.API.STREAM.PURGE.*",
@@ -149,6 +153,15 @@ func WorkerPermissions(pool, inboxPrefix string) (Permissions, error) {
 		},
 	}, nil
 }
+
+// syncStream and syncSubjects are the stream and the subjects of the
+// key-value bucket of package ipc's primitives (Lock, Semaphore, Event,
+// Barrier, Value, Dict), one per account: both roles use them, and a
+// worker may create the bucket, by its name, like the pool's two others.
+const (
+	syncStream   = "KV_" + wire.SyncBucket
+	syncSubjects = "$KV." + wire.SyncBucket + ".>"
+)
 
 // valueSubjects are what a role publishes to use the object store
 // buckets of its pool's account, where values too large for a message are

@@ -80,3 +80,25 @@ func TestSecurityCallerCannotCaptureInboxes(t *testing.T) {
 		t.Fatalf("Apply with the guard in place: %q, %v", got, err)
 	}
 }
+
+// Row 4, by name: a worker may create the pool's own streams by name (it
+// may start before any caller), and creation by name is creation with
+// any subjects. Before the guard, a worker that came first could make the
+// value bucket's or the primitives' bucket's stream on _INBOX.>.
+func TestSecurityWorkerCannotCaptureInboxesByName(t *testing.T) {
+	r := startSecRig(t)
+	ctx := testutil.Ctx(t, 60*time.Second)
+	js := jsOf(t, r.aWorkerConn)
+	for _, name := range []string{"OBJ_procpool_" + r.aName, "KV_PROCPOOL_SYNC"} {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := js.CreateStream(cctx, jetstream.StreamConfig{Name: name, Subjects: []string{"_INBOX.>"}, Storage: jetstream.MemoryStorage})
+		cancel()
+		if err == nil {
+			t.Fatalf("A's worker created %s on _INBOX.>", name)
+		}
+	}
+	// The control: the same names, made as the pool makes them, work.
+	if _, err := ipc.NewLock(ctx, r.aWorkerConn, "by-name"); err != nil {
+		t.Fatalf("A's worker makes a lock (and so KV_PROCPOOL_SYNC): %v", err)
+	}
+}

@@ -5,6 +5,21 @@
 // the pool's parent, its workers and workers on other hosts, opens them by
 // name.
 //
+// Beside them are the synchronization primitives of Python's
+// multiprocessing, across hosts too: [Lock] (on a lease, so that a killed
+// holder does not block the others for ever), [Semaphore], [Event],
+// [Barrier], [Condition], [Value] and [Dict] (Manager().dict(), with a
+// watch). They live in one JetStream key-value bucket per pool account,
+// [SyncBucket], under keys named after their kind and name (letters,
+// digits, '_' and '-'); Delete removes one. A Lock or Semaphore slot is
+// held on a lease ([WithLease], default [DefaultLease]) that a goroutine
+// of the holding handle renews every third of it; a holder that is
+// killed stops renewing, the broker expires its key a lease later at
+// most, and a waiter proceeds. Unlock once the lease ran out returns
+// [ErrNotHeld]. Every wait is bounded by its ctx; no wait is fair (no
+// order among waiters is promised). There is no reentrant lock (see
+// [Lock]). docs/ipc.md gives the design in full.
+//
 // Package ipc depends on the NATS client only, never on the broker or the
 // pool, so a worker process that uses a queue links no NATS server.
 package ipc

@@ -1,0 +1,7 @@
+package wire
+
+// SyncBucket is the JetStream key-value bucket of package ipc's
+// synchronization primitives (stream "KV_"+SyncBucket, subjects
+// "$KV."+SyncBucket+".>"), one per account, so one per pool; the
+// broker's role permissions name it.
+const SyncBucket = "PROCPOOL_SYNC"
