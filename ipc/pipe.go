@@ -123,8 +123,11 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 		_, err = js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
 			Durable:       end,
 			FilterSubject: pipeSubjectPref + id + "." + peerOf(end),
-			AckPolicy:     jetstream.AckNonePolicy,
-			MaxWaiting:    16,
+			// Explicit acks, so that what an end fetched and did not take
+			// can be given back to another reader of the same end.
+			AckPolicy:  jetstream.AckExplicitPolicy,
+			MaxDeliver: -1,
+			MaxWaiting: 16,
 		})
 		if err != nil {
 			_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
@@ -190,8 +193,7 @@ func openEnd[T any](nc *nats.Conn, id, end string, o options) (*PipeEnd[T], erro
 	p.pub.onLost = p.vals.lost
 	p.pk = newPacker(p.pub, func(int) string { return p.subject })
 	p.cur = newCursor()
-	// AckNone: a fetched message is gone from the stream, never redelivered.
-	p.pull = newPuller(nc, p.stream, end, o.prefetch, 0, false)
+	p.pull = newPuller(nc, p.stream, end, o.prefetch, 0)
 	return p, nil
 }
 
@@ -282,6 +284,12 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 		if err != nil {
 			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 		}
+		// Taken: it leaves the stream now, as a value read from a socket
+		// is gone (a reader that dies loses the values of a message it
+		// opened and did not return).
+		if m.Reply != "" {
+			_ = p.nc.Publish(m.Reply, ackAck)
+		}
 		if isEOF(m) {
 			p.mu.Lock()
 			p.peerEOF = true
@@ -299,7 +307,7 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 	}
 	data, last := p.cur.take()
 	if last {
-		p.cur.reset() // AckNone: nothing to acknowledge
+		p.cur.reset() // acknowledged when opened
 	}
 	v, err := wire.Decode[T](data)
 	if err != nil {

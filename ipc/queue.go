@@ -158,7 +158,7 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	}
 	ackWait := cons.CachedInfo().Config.AckWait
 	q.staleAfter = ackWait / 2
-	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, q.staleAfter, true)
+	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, q.staleAfter)
 	if q.acks, err = newAckConfirms(nc); err != nil {
 		q.pull.close()
 		q.pub.close()
