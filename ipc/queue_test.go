@@ -375,11 +375,18 @@ func TestQueueInvalidArguments(t *testing.T) {
 // BenchmarkQueuePutGet measures one producer and one consumer, each on its
 // own TCP connection, moving b.N small strings through a queue. Run it with
 // -benchtime=200000x for the figure comparable with Python's mp.Queue.
-func BenchmarkQueuePutGet(b *testing.B) {
-	ctx := testutil.Ctx(b, 30*time.Second)
+func BenchmarkQueuePutGet(b *testing.B) { benchQueuePutGet(b) }
+
+// BenchmarkQueuePutGetBounded is BenchmarkQueuePutGet on a bounded queue:
+// one item per message, each Put waits for the broker, each Get fetches
+// one message.
+func BenchmarkQueuePutGetBounded(b *testing.B) { benchQueuePutGet(b, ipc.WithMaxSize(1000)) }
+
+func benchQueuePutGet(b *testing.B, opts ...ipc.Option) {
+	ctx := testutil.Ctx(b, 60*time.Second)
 	srv := testutil.StartBroker(b, quietBroker)
 	name := "bench" + strconv.Itoa(b.N)
-	prod := newTestQueue[string](b, connectTCP(b, srv), name)
+	prod := newTestQueue[string](b, connectTCP(b, srv), name, opts...)
 	cons := newTestQueue[string](b, connectTCP(b, srv), name)
 	msgs := make([]string, 1000)
 	for i := range msgs {
