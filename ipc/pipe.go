@@ -24,7 +24,8 @@ const (
 	pipeSubjectPref  = "procpool.pipe."
 	// pipeEOFHeader marks the end-of-stream message an end sends on Close.
 	pipeEOFHeader = "Procpool-Pipe-Eof"
-	// pipePrefetch is how many messages an end fetches ahead of Recv.
+	// pipePrefetch is an end's default WithPrefetch: the most messages
+	// one pull request asks for (an end asks only for what calls wait for).
 	pipePrefetch = 512
 	// pipeSendWindow is how many sends may await acknowledgement.
 	pipeSendWindow = 1024
@@ -326,7 +327,8 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 // recvStoredLocked fetches and deletes the opened message's stored value.
 // A fetch cut short by ctx leaves it in hand for the next Recv; after
 // any other failure the value is gone (its message was acknowledged when
-// opened: no one will fetch it again). p.cur is locked and holds a stored value.
+// opened: no one will fetch it again). p.cur is locked and holds a stored
+// value.
 func (p *PipeEnd[T]) recvStoredLocked(ctx context.Context) (T, error) {
 	var zero T
 	ref := *p.cur.ref
