@@ -148,7 +148,7 @@ func TestQueueGetCancelledMidDeliveryLosesNothing(t *testing.T) {
 	b := testutil.StartBroker(t, quietBroker)
 	h := newTestQueue[int](t, connect(t, b), "mid", ipc.WithAckWait(time.Hour))
 	other := newTestQueue[int](t, connectTCP(t, b), "mid")
-	const rounds = 40
+	const rounds = 120
 	gotOther := make(chan int, rounds)
 	gctx, stop := context.WithCancel(ctx)
 	defer stop()
