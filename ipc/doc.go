@@ -20,6 +20,14 @@
 // order among waiters is promised). There is no reentrant lock (see
 // [Lock]). docs/ipc.md gives the design in full.
 //
+// Shared handles. Any number of handles, in any processes, may read one
+// queue or one pipe end, and whichever is inside Get, Recv or Poll gets the
+// next item. A handle that is not inside such a call holds nothing another
+// reader waits for: it fetches only for a call that waits, and gives back
+// at once (to the head of the queue, order kept) whatever it fetched that
+// the call did not return. The one exception is the rest of a packed
+// message a Get or Recv has started (see [Queue]).
+//
 // Package ipc depends on the NATS client only, never on the broker or the
 // pool, so a worker process that uses a queue links no NATS server.
 package ipc

@@ -41,3 +41,11 @@ func (q *Queue[T]) JS() jetstream.JetStream { return q.js }
 func (q *Queue[T]) StreamName() string      { return q.stream }
 func (q *Queue[T]) Subject() string         { return q.subject }
 func (p *PipeEnd[T]) StreamName() string    { return p.stream }
+
+// Buffered is how many messages the end has fetched and not handed out.
+func (p *PipeEnd[T]) Buffered() int {
+	pl := p.pull
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return len(pl.buf) - pl.head
+}

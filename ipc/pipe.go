@@ -24,7 +24,8 @@ const (
 	pipeSubjectPref  = "procpool.pipe."
 	// pipeEOFHeader marks the end-of-stream message an end sends on Close.
 	pipeEOFHeader = "Procpool-Pipe-Eof"
-	// pipePrefetch is how many messages an end fetches ahead of Recv.
+	// pipePrefetch is an end's default WithPrefetch: the most messages
+	// one pull request asks for (an end asks only for what calls wait for).
 	pipePrefetch = 512
 	// pipeSendWindow is how many sends may await acknowledgement.
 	pipeSendWindow = 1024
@@ -39,13 +40,20 @@ const (
 // two subjects, procpool.pipe.<id>.a and .b: end a sends on .a and reads .b
 // through the durable consumer "a", and the other way round. Both consumers
 // exist from NewPipe on, so nothing sent before the other end is opened is
-// lost, and a message leaves the stream once its reader fetched it. An end
-// is meant for one reader at a time. A PipeEnd is safe for concurrent use.
+// lost, and a message leaves the stream once a Recv took it. A PipeEnd is
+// safe for concurrent use.
+//
+// An end may be opened by several processes at once, as Python programs
+// hand one end to several children: whichever is inside Recv gets the next
+// value. An end that is not inside Recv or Poll holds nothing: it fetches
+// only for a call that waits, and gives back at once, in order, what the
+// call did not take.
 //
 // Values sent faster than they can be published travel together, up to
-// 256 in one message (see [Queue]); that changes nothing that a pipe
-// promises: a reader that dies loses what it had fetched and not received
-// either way, as a Python reader loses what it had read from the socket.
+// 256 in one message (see [Queue]); the Recv that takes such a message
+// keeps the rest of it for the next Recvs of its end, and a reader that
+// dies loses them, as a Python reader loses what it had read from the
+// socket.
 //
 // Values of any size: one larger than a message should carry (256 KiB,
 // less under a small broker max payload) is stored in the pipe's object
@@ -123,8 +131,11 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 		_, err = js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
 			Durable:       end,
 			FilterSubject: pipeSubjectPref + id + "." + peerOf(end),
-			AckPolicy:     jetstream.AckNonePolicy,
-			MaxWaiting:    16,
+			// Explicit acks, so that what an end fetched and did not take
+			// can be given back to another reader of the same end.
+			AckPolicy:  jetstream.AckExplicitPolicy,
+			MaxDeliver: -1,
+			MaxWaiting: 16,
 		})
 		if err != nil {
 			_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
@@ -190,8 +201,7 @@ func openEnd[T any](nc *nats.Conn, id, end string, o options) (*PipeEnd[T], erro
 	p.pub.onLost = p.vals.lost
 	p.pk = newPacker(p.pub, func(int) string { return p.subject })
 	p.cur = newCursor()
-	// AckNone: a fetched message is gone from the stream, never redelivered.
-	p.pull = newPuller(nc, p.stream, end, o.prefetch, 0, false)
+	p.pull = newPuller(nc, p.stream, end, o.prefetch, 0)
 	return p, nil
 }
 
@@ -282,6 +292,12 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 		if err != nil {
 			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 		}
+		// Taken: it leaves the stream now, as a value read from a socket
+		// is gone (a reader that dies loses the values of a message it
+		// opened and did not return).
+		if m.Reply != "" {
+			_ = p.nc.Publish(m.Reply, ackAck)
+		}
 		if isEOF(m) {
 			p.mu.Lock()
 			p.peerEOF = true
@@ -299,7 +315,7 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 	}
 	data, last := p.cur.take()
 	if last {
-		p.cur.reset() // AckNone: nothing to acknowledge
+		p.cur.reset() // acknowledged when opened
 	}
 	v, err := wire.Decode[T](data)
 	if err != nil {
@@ -310,8 +326,9 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 
 // recvStoredLocked fetches and deletes the opened message's stored value.
 // A fetch cut short by ctx leaves it in hand for the next Recv; after
-// any other failure the value is gone (the pipe acknowledges nothing: no
-// one will fetch it again). p.cur is locked and holds a stored value.
+// any other failure the value is gone (its message was acknowledged when
+// opened: no one will fetch it again). p.cur is locked and holds a stored
+// value.
 func (p *PipeEnd[T]) recvStoredLocked(ctx context.Context) (T, error) {
 	var zero T
 	ref := *p.cur.ref
@@ -339,7 +356,9 @@ func isEOF(m *nats.Msg) bool {
 
 // Poll reports whether Recv would return without waiting: a value or the
 // end of the stream is there, or the end is closed. It waits up to timeout
-// for that; a timeout <= 0 only looks at what this end already fetched.
+// for that; a timeout <= 0 asks the broker once without waiting. Poll does
+// not keep the value it saw (an end outside Recv holds nothing): another
+// reader of this end may take it before this end's Recv does.
 func (p *PipeEnd[T]) Poll(timeout time.Duration) bool {
 	if p.closed.Load() {
 		return true

@@ -47,6 +47,13 @@ const (
 // it is safe for concurrent use, and Close releases the handle, not the
 // queue (see [Queue.Delete]).
 //
+// A handle fetches nothing ahead: it asks the broker for a message only
+// while a Get waits, and when Get returns it gives back (Nak) anything it
+// fetched and did not return, so an item never waits in the handle of a
+// process that is not getting while another getter waits for it. What
+// it keeps between Gets is the rest of a packed message it has started
+// returning items from (below).
+//
 // Packing and what it means for delivery. Items an unbounded queue's handle
 // is given faster than it can publish them travel together, up to 256 in
 // one JetStream message (published on procpool.queue.<name>.<k>); that is
@@ -158,7 +165,7 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	}
 	ackWait := cons.CachedInfo().Config.AckWait
 	q.staleAfter = ackWait / 2
-	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, q.staleAfter, true)
+	q.pull = newPuller(nc, q.stream, queueConsumer, o.prefetch, q.staleAfter)
 	if q.acks, err = newAckConfirms(nc); err != nil {
 		q.pull.close()
 		q.pub.close()
@@ -320,8 +327,8 @@ func (q *Queue[T]) Get(ctx context.Context) (T, error) {
 
 // GetTimeout is Get that waits at most timeout (Python's get(timeout=...)):
 // it returns [ErrQueueEmpty] if no item came in time. A timeout <= 0 does not
-// wait for the broker: it returns an item only if this handle already holds
-// one.
+// wait for an item to be put (Python's get_nowait): it asks the broker once
+// and returns an item the queue holds now, else ErrQueueEmpty.
 func (q *Queue[T]) GetTimeout(ctx context.Context, timeout time.Duration) (T, error) {
 	if timeout <= 0 {
 		v, ok, err := q.get(ctx, false)
@@ -527,8 +534,8 @@ func (q *Queue[T]) Empty(ctx context.Context) (bool, error) {
 }
 
 // Close releases the handle: it waits (at most 10s) for this handle's puts
-// to be acknowledged, and gives back to the queue the items it fetched ahead
-// but did not return. The queue itself stays. Close is idempotent.
+// to be acknowledged, and gives back to the queue the items of a packed
+// message it has not returned. The queue itself stays. Close is idempotent.
 func (q *Queue[T]) Close() error {
 	q.closeOnce.Do(func() {
 		q.closed.Store(true)
