@@ -69,8 +69,10 @@ var jsAdminDeny = []string{
 // on queues and pipes, the pool's value bucket, the JetStream API and acks;
 // but it may not read, pull, delete or purge the tasks in the pool's task
 // stream (other callers' tasks are there), nor list or read the bucket by
-// sequence. It subscribes only to its own inboxes and to the workers'
-// heartbeats, and replies once to requests it receives.
+// sequence. It subscribes only to its own inboxes, to the workers'
+// heartbeats and to the callers' progress reports (procpool.<pool>.calls,
+// which the dashboard and procpool status read), and replies once to
+// requests it receives.
 //
 // inboxPrefix is the caller connection's inbox prefix, set with
 // nats.CustomInboxPrefix; it must be unique per caller and literal, for
@@ -98,7 +100,7 @@ func CallerPermissions(pool, inboxPrefix string) (Permissions, error) {
 			Deny:  deny,
 		},
 		Subscribe: SubjectRules{
-			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".workers.>"},
+			Allow: []string{inboxPrefix + ".>", "procpool." + pool + ".workers.>", "procpool." + pool + ".calls"},
 		},
 		AllowResponses: true,
 	}, nil
