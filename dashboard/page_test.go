@@ -147,7 +147,8 @@ func TestPageWorkersMapFailuresDeath(t *testing.T) {
 }
 
 // With AllowControl the page has a drain button per live worker, and
-// clicking one drains that worker: it exits and the pool replaces it.
+// clicking one drains that worker: it exits (shown as exited, not dead)
+// and the pool replaces it.
 func TestPageDrain(t *testing.T) {
 	const name = "dashdrain"
 	p := pooltest.New(t, 60*time.Second, nil, pool.WithName(name), pool.WithProcesses(2))
@@ -177,7 +178,7 @@ func TestPageDrain(t *testing.T) {
 	})
 	waitJS(t, browser, 30*time.Second, "the drained worker gone and its replacement alive", workersJS, func(ws []pageWorker) bool {
 		gone, ok := rowOf(ws, victim.PID)
-		if !ok || (gone.State != "exited" && gone.State != "dead" && gone.State != "draining") {
+		if !ok || gone.State != "exited" {
 			return false
 		}
 		for _, pid := range pids(p) {
