@@ -13,6 +13,8 @@ import (
 	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/dashboard"
 	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/internal/testutil/pooltest"
+	"github.com/procpool/procpool/pool"
 )
 
 func brokerConn(t *testing.T) *nats.Conn {
@@ -163,4 +165,27 @@ func TestEventsStream(t *testing.T) {
 	if !last.Time.After(states[0].Time) || len(last.Pools[0].Series.T) <= len(states[0].Pools[0].Series.T) {
 		t.Errorf("states do not advance: %v then %v", states[0].Time, last.Time)
 	}
+}
+
+// With All, the dashboard shows every pool it hears from, with its workers.
+func TestAllPools(t *testing.T) {
+	p := pooltest.New(t, 60*time.Second, nil, pool.WithName("dashall"), pool.WithProcesses(1))
+	srv := start(t, dashboard.Config{Conn: p.Conn(), All: true, Listen: "127.0.0.1:0"})
+	testutil.WaitFor(t, 30*time.Second, "pool dashall and its worker", func() bool {
+		resp, err := http.Get(srv.URL() + "api/state")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var st dashboard.State
+		if json.NewDecoder(resp.Body).Decode(&st) != nil {
+			return false
+		}
+		for _, ps := range st.Pools {
+			if ps.Name == "dashall" && len(ps.Workers) == 1 && ps.Workers[0].PID == p.Workers()[0].PID && ps.Queue.Error == "" {
+				return true
+			}
+		}
+		return false
+	})
 }
