@@ -253,7 +253,7 @@ func (c *collector) tick(ctx context.Context, now time.Time, listStreams bool) S
 // advance ages the pool's data to now, adds a chart point and returns its
 // state. The collector's lock is held.
 func (p *poolData) advance(name string, now time.Time) PoolState {
-	ps := PoolState{Name: name, Queue: p.queue, Workers: []Worker{}, Calls: []Call{}, Callers: []Caller{}, Failures: []Failure{}, Lost: 0}
+	ps := PoolState{Name: name, Queue: p.queue, Workers: []Worker{}, Calls: []Call{}, Callers: []Caller{}, Failures: []Failure{}}
 
 	var counted int64
 	for id, w := range p.workers {

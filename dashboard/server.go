@@ -68,7 +68,8 @@ type Server struct {
 	http *http.Server
 	log  *slog.Logger
 
-	stop      chan struct{}
+	ctx       context.Context // ends at Close: the state's queries, the event streams
+	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -123,7 +124,8 @@ func Start(cfg Config) (*Server, error) {
 		col.close()
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	s := &Server{cfg: cfg, col: col, hub: newHub(), ln: ln, log: cfg.Logger, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, col: col, hub: newHub(), ln: ln, log: cfg.Logger}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 	s.refresh(true) // the first state, before the first request
 	s.wg.Go(s.loop)
@@ -145,7 +147,7 @@ func (s *Server) URL() string { return "http://" + s.Addr() + "/" }
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.stop)
+		s.cancel()
 		err = s.http.Close()
 		s.wg.Wait()
 		s.col.close()
@@ -160,7 +162,7 @@ func (s *Server) loop() {
 	lastList := time.Now()
 	for {
 		select {
-		case <-s.stop:
+		case <-s.ctx.Done():
 			return
 		case now := <-t.C:
 			list := now.Sub(lastList) >= streamsEvery
@@ -173,16 +175,7 @@ func (s *Server) loop() {
 }
 
 func (s *Server) refresh(listStreams bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	st := s.col.tick(ctx, time.Now(), listStreams)
+	st := s.col.tick(s.ctx, time.Now(), listStreams)
 	data, err := json.Marshal(st)
 	if err != nil {
 		s.log.Error("dashboard: encode state", "err", err)
