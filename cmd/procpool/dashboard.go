@@ -79,7 +79,7 @@ func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfg.Conn = nc
 	srv, err := dashboard.Start(cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "procpool dashboard:", err)
+		fmt.Fprintln(stderr, "procpool", err) // "procpool dashboard: …"
 		if errors.Is(err, dashboard.ErrTokenRequired) || errors.Is(err, dashboard.ErrInvalidConfig) {
 			return 2
 		}
