@@ -71,8 +71,11 @@ var jsAdminDeny = []string{
 // but it may not read, pull, delete or purge the tasks in the pool's task
 // stream (other callers' tasks are there), nor list or read the bucket by
 // sequence, nor touch the account's [InboxGuardStream], which keeps every
-// caller's streams off the others' inboxes. It subscribes only to its own inboxes and to the workers'
-// heartbeats, and replies once to requests it receives.
+// caller's streams off the others' inboxes. It subscribes only to its own
+// inboxes and to the workers' heartbeats, and replies once to requests it
+// receives: not to the callers' progress reports (procpool.<pool>.calls),
+// whose failures belong to other callers; the dashboard reads them with a
+// worker's credentials.
 //
 // inboxPrefix is the caller connection's inbox prefix, set with
 // nats.CustomInboxPrefix; it must be unique per caller and literal, for

@@ -60,9 +60,10 @@ type dispatcher struct {
 	seq     atomic.Uint64
 	callSeq atomic.Uint64
 	msgSeq  atomic.Uint64
-	dups    atomic.Int64 // results for tasks already answered or abandoned
-	forged  atomic.Int64 // results whose token answers no task of this caller
-	ctr     *counters    // event counts for metrics (metrics.go)
+	dups    atomic.Int64   // results for tasks already answered or abandoned
+	forged  atomic.Int64   // results whose token answers no task of this caller
+	ctr     *counters      // event counts for metrics (metrics.go)
+	recent  recentFailures // the latest failed results, for the calls report (calls.go)
 
 	mu      sync.Mutex
 	pending map[uint64]*waiter
@@ -291,6 +292,9 @@ func (d *dispatcher) route(m *nats.Msg) {
 			d.times.observe(w.name, took) // tasktimes.go
 		}
 		d.ctr.result(r, w.start)
+		if r.Err != nil {
+			d.recent.add(w.name, r, src) // calls.go
+		}
 		w.done(r, src)
 	}
 }

@@ -50,9 +50,10 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 		defer func() { cancel(); wg.Wait(); m.abandon() }()
 
 		var mu sync.Mutex
-		total, feedDone := -1, false        // chunks submitted, once the input ends
-		totalItems := -1                    // items submitted, once the input ends
-		prog := newProgress(o.progress, -1) // progress.go
+		total, feedDone := -1, false                                                          // chunks submitted, once the input ends
+		totalItems := -1                                                                      // items submitted, once the input ends
+		prog := p.trackProgress(newProgress(o.progress, -1), t.Name(), imapKind(ordered), -1) // progress.go
+		defer prog.end()
 		var feedErr error
 		wg.Go(func() {
 			n, nItems, err := feed(ctx, m, &chunker[A]{name: t.Name(), size: o.chunksize}, items)
@@ -137,4 +138,11 @@ func imap[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items ite
 			}
 		}
 	}
+}
+
+func imapKind(ordered bool) string {
+	if ordered {
+		return "imap"
+	}
+	return "imap_unordered"
 }

@@ -330,7 +330,8 @@ func Map[A, R any](ctx context.Context, p *Pool, t worker.Task[A, R], items []A,
 		ch.maxBytes = p.d.inline // values.go
 	}
 	out := make([]R, len(items))
-	prog := newProgress(o.progress, len(items)) // progress.go
+	prog := p.trackProgress(newProgress(o.progress, len(items)), t.Name(), "map", len(items)) // progress.go
+	defer prog.end()
 	if len(items) == 0 {
 		prog.report()
 		return out, nil

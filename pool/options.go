@@ -37,6 +37,7 @@ type options struct {
 	startTimeout     time.Duration
 	stopTimeout      time.Duration
 	metricsAddr      string // WithMetrics (metrics.go)
+	dashboardAddr    string // WithDashboard (dashboard.go)
 	workerLogLevel   string // WithWorkerLog (logging.go)
 	workerLogFormat  string
 	workerOutput     *workerOutput // WithWorkerOutputPrefix (output.go)

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/dashboard"
 	"github.com/procpool/procpool/internal/spawn"
 	"github.com/procpool/procpool/internal/supervise"
 	"github.com/procpool/procpool/internal/wire"
@@ -32,7 +33,9 @@ type Pool struct {
 	sup    *supervise.Supervisor // nil with WithProcesses(0)
 	beats  *beatTable
 
-	metrics *metrics.Server // WithMetrics; nil without (metrics.go)
+	metrics *metrics.Server   // WithMetrics; nil without (metrics.go)
+	calls   *callReporter     // reports calls in flight (calls.go)
+	dash    *dashboard.Server // WithDashboard; nil without (dashboard.go)
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -139,7 +142,11 @@ func (p *Pool) start(ctx context.Context) error {
 	if p.d, err = newDispatcher(p.nc, p.subj, &p.o); err != nil {
 		return err
 	}
-	p.setupValues(js, replicas)              // values.go
+	p.setupValues(js, replicas)                    // values.go
+	p.calls = startCallReporter(p.nc, p.subj, p.d) // calls.go
+	if err := p.startDashboard(); err != nil {     // dashboard.go
+		return err
+	}
 	if err := p.startMetrics(); err != nil { // metrics.go
 		return err
 	}
@@ -202,6 +209,12 @@ func (p *Pool) shutdown(graceful bool) {
 	}
 	if p.metrics != nil {
 		_ = p.metrics.Close()
+	}
+	if p.dash != nil {
+		_ = p.dash.Close()
+	}
+	if p.calls != nil {
+		p.calls.close()
 	}
 	if p.nc != nil {
 		if p.broker == nil {

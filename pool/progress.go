@@ -27,11 +27,14 @@ func WithProgress(fn func(Progress)) MapOption {
 }
 
 // progress tracks a call's Progress and reports changes to its callback.
+// It also counts into the call's callStat, which the caller reports on the
+// pool's calls subject (calls.go).
 type progress struct {
-	fn   func(Progress)
+	fn   func(Progress) // nil: only the callStat
 	cur  Progress
 	last Progress
 	sent bool
+	stat *callStat
 }
 
 // newProgress returns nil, on which every method does nothing, for a nil fn.
@@ -51,12 +54,21 @@ func (p *progress) add(n int, failed bool) {
 	if failed {
 		p.cur.Failed += n
 	}
+	if p.stat != nil {
+		p.stat.done.Add(int64(n))
+		if failed {
+			p.stat.failed.Add(int64(n))
+		}
+	}
 }
 
 // setTotal records the total once the input has ended.
 func (p *progress) setTotal(n int) {
 	if p != nil {
 		p.cur.Total = n
+		if p.stat != nil {
+			p.stat.total.Store(int64(n))
+		}
 	}
 }
 
@@ -64,14 +76,37 @@ func (p *progress) setTotal(n int) {
 func (p *progress) failItem() {
 	if p != nil {
 		p.cur.Failed++
+		if p.stat != nil {
+			p.stat.failed.Add(1)
+		}
 	}
 }
 
 // report calls the callback if anything changed since the last call.
 func (p *progress) report() {
-	if p == nil || (p.sent && p.cur == p.last) {
+	if p == nil || p.fn == nil || (p.sent && p.cur == p.last) {
 		return
 	}
 	p.last, p.sent = p.cur, true
 	p.fn(p.cur)
+}
+
+// trackProgress has prog (nil: a Progress nobody asked for) also count
+// into a callStat the pool reports (calls.go); end it when the call ends.
+func (p *Pool) trackProgress(prog *progress, task, kind string, total int) *progress {
+	if p.calls == nil {
+		return prog
+	}
+	if prog == nil {
+		prog = &progress{cur: Progress{Total: total}}
+	}
+	prog.stat = p.calls.track(task, kind, total)
+	return prog
+}
+
+// end marks the call ended, for its last report.
+func (p *progress) end() {
+	if p != nil && p.stat != nil {
+		p.stat.ended.Store(true)
+	}
 }

@@ -189,6 +189,7 @@ func (rt *executor) pullLoop(ctx context.Context, closed <-chan struct{}) error 
 		if !draining && rt.obs.draining() {
 			rt.status(spawn.StatusRecycle, "drain") // a planned exit, for the supervisor
 			draining, drained, drainReq = true, rt.drain(sub), nil
+			rt.publishBeat(nil, time.Second) // and for watchers (the dashboard): it says Stopping
 		}
 		if !outstanding && !draining {
 			if err := rt.nc.PublishRequest(rt.subj.PullNext(), inbox, req); err != nil && rt.nc.IsClosed() {

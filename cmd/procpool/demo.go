@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/procpool/procpool/dashboard"
 	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/pool"
 )
@@ -24,6 +25,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cf.register(fs, numCPU)
 	cf.registerMetrics(fs)
 	wait := fs.Duration("wait-workers", time.Minute, "with --processes 0: how long to wait for remote workers")
+	dash := fs.Bool("dashboard", false, "serve the live dashboard (--dashboard-listen) and, after the tour, keep the pool busy until interrupted")
+	dashListen := fs.String("dashboard-listen", dashboard.DefaultListen, "with --dashboard: the page's loopback `host:port`")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -31,17 +34,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "procpool demo:", err)
 		return 2
 	}
-	if err := demo(ctx, stdout, &cf, *wait); err != nil {
+	dashAddr := ""
+	if *dash {
+		dashAddr = *dashListen
+	}
+	if err := demo(ctx, stdout, &cf, *wait, dashAddr); err != nil {
 		fmt.Fprintln(stderr, "procpool demo: FAILED:", err)
 		return 1
 	}
 	return 0
 }
 
-func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Duration) error {
+func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Duration, dashAddr string) error {
 	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
 	start := time.Now()
-	p, err := pool.New(ctx, cf.options()...)
+	opts := cf.options()
+	if dashAddr != "" {
+		opts = append(opts, pool.WithDashboard(dashAddr))
+	}
+	p, err := pool.New(ctx, opts...)
 	if err != nil {
 		return err
 	}
@@ -51,6 +62,9 @@ func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Du
 		where = "broker " + p.URL()
 	}
 	say("procpool demo: pool %q on %s, %d local worker processes, ready in %s", p.Name(), where, cf.processes, time.Since(start).Round(time.Millisecond))
+	if dashAddr != "" {
+		say("dashboard: http://%s/", p.DashboardAddr())
+	}
 	if cf.processes == 0 {
 		say("waiting for remote workers of pool %q ...", p.Name())
 		if err := waitFor(ctx, waitWorkers, func() bool { return len(p.Workers()) > 0 }); err != nil {
@@ -139,7 +153,30 @@ func demo(ctx context.Context, out io.Writer, cf *connFlags, waitWorkers time.Du
 	say("\nall results correct; %d worker processes started, %d lost and replaced, %d duplicate results dropped",
 		st.WorkersStarted, st.WorkersLost, st.DuplicateResult)
 	say("demo ok in %s", time.Since(start).Round(time.Millisecond))
+	if dashAddr != "" {
+		return demoBusy(ctx, say, p)
+	}
 	return nil
+}
+
+// demoBusy keeps the pool working, a Map of short tasks every few
+// seconds, for the dashboard to show, until ctx ends.
+func demoBusy(ctx context.Context, say func(string, ...any), p *pool.Pool) error {
+	say("\nkeeping the pool busy for the dashboard at http://%s/ (Ctrl-C stops)", p.DashboardAddr())
+	naps := slices.Repeat([]time.Duration{2 * time.Millisecond}, 3000)
+	for {
+		if _, err := pool.Map(ctx, p, builtin.Sleep, naps, pool.WithChunksize(10)); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("map sleep: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(3 * time.Second):
+		}
+	}
 }
 
 // demoKill kills a worker in the middle of a task and shows the task

@@ -5,6 +5,7 @@
 //	procpool broker [flags]  # run one broker node (a NATS server with JetStream)
 //	procpool bench [--json]  # the workloads of py_anchor.py, side by side
 //	procpool status --url U  # a pool's workers, queue and throughput
+//	procpool dashboard --url U  # the same, live in a browser
 package main
 
 import (
@@ -33,6 +34,7 @@ Commands:
   broker    run one broker node: a NATS server with JetStream
   bench     the workloads of Python's py_anchor.py, for a side-by-side comparison
   status    a pool's workers, queue and throughput (--url, --pool; --json, --watch)
+  dashboard a live web page of a pool's workers, calls and failures (--url, --pool|--all)
   version   print the version
 
 Run 'procpool <command> -h' for a command's flags.
@@ -83,6 +85,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 		return runBench(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
+	case "dashboard":
+		return runDashboard(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "procpool", version())
 		return 0

@@ -36,6 +36,7 @@ type statusReport struct {
 	Workers    []workerStatus `json:"workers"`
 	Queue      queueStatus    `json:"queue"`
 	Throughput throughput     `json:"throughput"`
+	Calls      []callStatus   `json:"calls"` // Map and IMap calls in flight
 }
 
 type workerStatus struct {
@@ -161,16 +162,16 @@ func (c *connFlags) connect(timeout time.Duration) (*nats.Conn, error) {
 // pool's workers, and reads the task stream's consumer.
 func collectStatus(ctx context.Context, nc *nats.Conn, poolName string, timeout time.Duration) (*statusReport, error) {
 	rep := &statusReport{Pool: poolName, Time: time.Now().UTC(), Workers: []workerStatus{}}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	stats, err := gatherStats(ctx, nc)
+	gctx, gcancel := context.WithTimeout(ctx, timeout)
+	stats, calls, err := gatherStats(gctx, nc, poolName)
+	gcancel()
 	if err != nil {
 		return nil, err
 	}
+	rep.Calls = calls
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for _, s := range stats {
-		if s.Metadata[worker.MetaPool] != poolName {
-			continue
-		}
 		w := workerStatus{ID: s.Metadata[worker.MetaWorkerID], Host: s.Metadata[worker.MetaHost], Started: s.Started}
 		w.PID, _ = strconv.Atoi(s.Metadata[worker.MetaPID])
 		w.PPID, _ = strconv.Atoi(s.Metadata[worker.MetaPPID])
@@ -222,45 +223,109 @@ func collectStatus(ctx context.Context, nc *nats.Conn, poolName string, timeout 
 }
 
 // gatherStats sends a micro STATS request to every procpool service and
-// collects the answers until ctx ends or none has come for a while.
-func gatherStats(ctx context.Context, nc *nats.Conn) ([]micro.Stats, error) {
+// collects the answers of poolName's workers. It knows how many to wait
+// for from the pool's heartbeats: it listens to them for one heartbeat
+// interval (every worker beats once in it), then returns as soon as every
+// worker it heard has answered, or when ctx ends with what it has. It
+// also collects the calls in flight that callers report meanwhile.
+func gatherStats(ctx context.Context, nc *nats.Conn, poolName string) ([]micro.Stats, []callStatus, error) {
+	subj := wire.Subjects{Pool: poolName}
+	beats := make(chan *nats.Msg, 1024)
+	bsub, err := nc.ChanSubscribe(subj.Heartbeat(), beats)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer bsub.Unsubscribe()
+	reports := make(chan *nats.Msg, 256)
+	csub, err := nc.ChanSubscribe(subj.Calls(), reports)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer csub.Unsubscribe()
 	inbox := nc.NewInbox()
 	ch := make(chan *nats.Msg, 1024)
 	sub, err := nc.ChanSubscribe(inbox, ch)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer sub.Unsubscribe()
 	subject := micro.APIPrefix + "." + micro.StatsVerb.String() + "." + worker.ServiceName
 	if err := nc.PublishRequest(subject, inbox, nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	const quiet = 300 * time.Millisecond // after the first answer, stop once they dry up
-	first := time.NewTimer(2 * time.Second)
-	defer first.Stop()
+	// Every worker beats once an interval (a second; a beat says its own).
+	window := time.NewTimer(beatWindow)
+	defer window.Stop()
+	listened := false
+	heard := map[string]bool{}    // workers that beat
+	answered := map[string]bool{} // workers that answered
 	var out []micro.Stats
-	var gap <-chan time.Time
+	calls := map[string]callStatus{}
+	done := func() ([]micro.Stats, []callStatus, error) {
+		list := make([]callStatus, 0, len(calls))
+		for _, c := range calls {
+			list = append(list, c)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Started.Before(list[j].Started) })
+		return out, list, nil
+	}
 	for {
+		if listened && len(answered) >= len(heard) {
+			all := true
+			for id := range heard {
+				all = all && answered[id]
+			}
+			if all {
+				return done()
+			}
+		}
 		select {
 		case m := <-ch:
 			var s micro.Stats
-			if json.Unmarshal(m.Data, &s) == nil && s.Type == micro.StatsResponseType {
-				out = append(out, s)
+			if json.Unmarshal(m.Data, &s) == nil && s.Type == micro.StatsResponseType && s.Metadata[worker.MetaPool] == poolName {
+				if id := s.Metadata[worker.MetaWorkerID]; !answered[id] {
+					answered[id] = true
+					out = append(out, s)
+				}
 			}
-			gap = time.After(quiet)
-		case <-gap:
-			return out, nil
-		case <-first.C:
-			if len(out) == 0 {
-				return out, nil // no worker at all
+		case m := <-beats:
+			var b wire.Beat
+			if json.Unmarshal(m.Data, &b) == nil && b.ID != "" && !b.Stopping {
+				heard[b.ID] = true
 			}
+		case m := <-reports:
+			var r wire.CallsReport
+			if json.Unmarshal(m.Data, &r) == nil {
+				for _, c := range r.Calls {
+					key := r.Caller + " " + strconv.FormatUint(c.ID, 10)
+					if c.Ended {
+						delete(calls, key)
+						continue
+					}
+					calls[key] = callStatus{CallProgress: c, Host: r.Host, PID: r.PID}
+				}
+			}
+		case <-window.C:
+			listened = true
 		case <-ctx.Done():
-			if len(out) > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return out, nil
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return done() // those that answered in time
 			}
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
+}
+
+// beatWindow is how long status listens to heartbeats: a worker's
+// interval (wire.Beat.Interval, one second) and a margin for a loaded
+// machine.
+const beatWindow = 1500 * time.Millisecond
+
+// callStatus is a Map or IMap call in flight, as its caller reports it.
+type callStatus struct {
+	wire.CallProgress
+	Host string `json:"host"` // the caller's
+	PID  int    `json:"pid"`
 }
 
 func printStatus(w io.Writer, r *statusReport) {
@@ -276,7 +341,20 @@ func printStatus(w io.Writer, r *statusReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\n", x.ID, x.Host, x.PID, x.State, x.TasksDone, x.Errors, task, since, mib(x.RSS))
 	}
 	tw.Flush()
+	for _, c := range r.Calls {
+		total := "?"
+		if c.Total >= 0 {
+			total = strconv.FormatInt(c.Total, 10)
+		}
+		fmt.Fprintf(w, "\n%s %s: %d of %s done, %d failed, for %s (caller pid %d on %s)", c.Kind, c.Task, c.Done, total, c.Failed,
+			roundDur(r.Time.Sub(c.Started)), c.PID, c.Host)
+	}
+	if len(r.Calls) > 0 {
+		fmt.Fprintln(w)
+	}
 }
+
+func roundDur(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
 
 func mib(b int64) string {
 	if b <= 0 {
