@@ -100,6 +100,7 @@ type Queue[T any] struct {
 	pk   *packer // unbounded queues: puts are packed
 	pull *puller
 	cur  *cursor // the message Get is taking items from
+	hb   *handBacks
 	acks *ackConfirms
 	vals *ipcValues // items too large for a message (queue_values.go)
 	// staleAfter: an opened message not touched for this long may have
@@ -143,7 +144,8 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 		}
 		return q.subject + "." + strconv.Itoa(n) // Len counts items by subject
 	})
-	q.cur = newCursor()
+	q.cur = newCursor(q.handBackIdle)
+	q.hb = newHandBacks(nc, q.stream, o)
 	stream, err := q.openStream(ctx, o)
 	if err != nil {
 		return nil, err
@@ -390,7 +392,23 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 			_ = q.nc.Publish(m.Reply, ackTerm)
 			return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
 		}
-		q.cur.open(m, items, ref, at)
+		skip := 0
+		if len(items) > 1 {
+			// Redelivered: a handle that handed it back may have
+			// returned some of its items.
+			n, found, err := q.hb.lookup(ctx, m)
+			if err != nil {
+				q.pull.giveBack(m)
+				return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+			}
+			if found && n >= len(items) { // all returned; only the ack was missing
+				_ = q.acks.ack(m.Reply)
+				q.hb.forget(m)
+				continue
+			}
+			skip = n
+		}
+		q.cur.open(m, items, ref, at, skip)
 	}
 }
 
@@ -408,10 +426,13 @@ func (q *Queue[T]) takeLocked() (data []byte, ok bool, err error) {
 	}
 	data, last := c.take()
 	if last {
-		m := c.msg
+		m, recorded := c.msg, c.recorded
 		c.reset()
 		if err := q.acks.ack(m.Reply); err != nil {
 			return nil, true, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+		}
+		if recorded {
+			q.hb.forget(m)
 		}
 		return data, true, nil
 	}
@@ -465,20 +486,20 @@ func (q *Queue[T]) takeStoredLocked(ctx context.Context) (data []byte, ok bool, 
 	return data, true, nil
 }
 
-// giveBackRest returns the items of the opened message not yet taken to
-// the queue, as a new message, and acknowledges the opened one; if that
-// fails it gives the whole message back. q.cur is locked.
-func (q *Queue[T]) giveBackRest(ctx context.Context) {
-	c := q.cur
-	if c.msg == nil {
-		return
-	}
-	m, rest, taken := c.msg, c.rest(), c.next
-	c.reset()
-	if taken == 0 {
-		_ = q.nc.Publish(m.Reply, ackNak)
-		return
-	}
+// handBackIdle hands back the message an idle handle holds (see
+// cursor.tick); q.cur is locked.
+func (q *Queue[T]) handBackIdle() {
+	q.hb.handBackLocked(q.cur, q.staleAfter, q.pull.giveBack, q.republishRest)
+}
+
+// republishRest hands back the items rest of the packed message m when
+// its hand-back record could not be written: it publishes them as a new
+// message, at the tail of the queue, and acknowledges m (deleting m's
+// earlier record if recorded); if that fails it gives the whole message
+// back.
+func (q *Queue[T]) republishRest(m *nats.Msg, rest [][]byte, recorded bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
 	if len(rest) > 0 {
 		out := &nats.Msg{Subject: q.subject, Data: rest[0]}
 		if len(rest) > 1 {
@@ -491,7 +512,13 @@ func (q *Queue[T]) giveBackRest(ctx context.Context) {
 		}
 	}
 	_ = q.nc.Publish(m.Reply, ackAck)
+	if recorded {
+		q.hb.forget(m)
+	}
 }
+
+// nakNow gives m back without waiting for the broker to confirm it.
+func (q *Queue[T]) nakNow(m *nats.Msg) { _ = q.nc.Publish(m.Reply, ackNak) }
 
 // Len returns the number of items in the queue (Python's qsize), counting
 // items fetched by getters but not yet returned by their Get. Like Python's,
@@ -501,6 +528,9 @@ func (q *Queue[T]) Len(ctx context.Context) (int, error) {
 	if q.closed.Load() {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, ErrClosed)
 	}
+	// No hand-back while Len counts what this handle holds.
+	q.cur.enterBusy()
+	defer q.cur.leaveBusy()
 	if err := q.pk.flush(ctx); err != nil {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
 	}
@@ -545,7 +575,8 @@ func (q *Queue[T]) Close() error {
 		q.pk.close()
 		q.pull.close() // wakes a Get waiting for a message
 		if q.cur.lock(ctx) == nil {
-			q.giveBackRest(ctx)
+			q.hb.handBackLocked(q.cur, q.staleAfter, q.nakNow, q.republishRest)
+			q.cur.close()
 			q.cur.unlock()
 		}
 		q.pub.close()
