@@ -57,15 +57,19 @@ const (
 // call did not take.
 //
 // Values sent faster than they can be published travel together, up to
-// 256 in one message (see [Queue]); the Recv that takes such a message
-// keeps the rest of it for the next Recvs of its end, and a reader that
-// dies loses them, as a Python reader loses what it had read from the
-// socket.
+// 256 in one message, delivered as a queue's are (see [Queue]): the Recv
+// that takes such a message keeps the rest of it for the next Recvs of
+// its handle, which hands it back (with a record of the values already
+// received, which the next reader skips) within 40 ms of its last Recv.
+// The message leaves the stream with its last value: a reader that dies
+// holding it loses nothing, the message is delivered again (values it had
+// received included) after 30 s.
 //
 // Values of any size: one larger than a message should carry (256 KiB,
 // less under a small broker max payload) is stored in the pipe's object
 // store bucket PROCPOOL_P_<id>, made on the first such value, and its
-// message carries a reference; Recv fetches it and deletes it. The bucket
+// message carries a reference; Recv fetches it, then acknowledges the
+// message and deletes the value. The bucket
 // goes with the pipe's stream; its TTL (24h) ends what a reader that died
 // or never read left behind.
 type PipeEnd[T any] struct {
