@@ -291,17 +291,22 @@ type cursor struct {
 	left     atomic.Int32
 	taken    atomic.Int32 // items returned from msg, not yet acknowledged
 
-	onIdle func()      // hands back msg; c is locked
-	idle   *time.Timer // runs tick while armed
-	armed  bool        // guarded by sem, as are seen and shut
-	seen   uint64      // calls at the timer's last look
-	shut   bool        // the handle is closed: the timer stays off
-	calls  atomic.Uint64
-	busy   atomic.Int32 // calls in progress that do not lock c (Len)
+	onIdle func()        // hands back msg; c is locked
+	idle   *time.Timer   // runs tick while armed; nil if onIdle is
+	armed  bool          // guarded by sem, as is shut
+	shut   bool          // the handle is closed: the timer stays off
+	calls  atomic.Uint64 // calls that ended holding a message (and Lens)
+	seen   atomic.Uint64 // calls at the timer's last look
+	busy   atomic.Int32  // calls in progress that do not lock c (Len)
 }
 
 func newCursor(onIdle func()) *cursor {
-	return &cursor{sem: make(chan struct{}, 1), onIdle: onIdle}
+	c := &cursor{sem: make(chan struct{}, 1), onIdle: onIdle}
+	if onIdle != nil {
+		c.idle = time.AfterFunc(time.Hour, c.tick)
+		c.idle.Stop()
+	}
+	return c
 }
 
 func (c *cursor) lock(ctx context.Context) error {
@@ -320,12 +325,8 @@ func (c *cursor) unlock() {
 		c.calls.Add(1)
 		if !c.armed {
 			c.armed = true
-			c.seen = c.calls.Load()
-			if c.idle == nil {
-				c.idle = time.AfterFunc(idleHandBack, c.tick)
-			} else {
-				c.idle.Reset(idleHandBack)
-			}
+			c.seen.Store(c.calls.Load())
+			c.idle.Reset(idleHandBack)
 		}
 	}
 	<-c.sem
@@ -337,8 +338,14 @@ func (c *cursor) enterBusy() { c.busy.Add(1) }
 func (c *cursor) leaveBusy() { c.calls.Add(1); c.busy.Add(-1) }
 
 // tick is the idle timer: it hands the message back if no call ended or
-// ran since its last look, else looks again later.
+// ran since its last look, else looks again later. It takes the lock
+// only when the handle looks idle, so as not to get in a busy reader's way.
 func (c *cursor) tick() {
+	if n := c.calls.Load(); n != c.seen.Load() || c.busy.Load() > 0 {
+		c.seen.Store(n)
+		c.idle.Reset(idleHandBack)
+		return
+	}
 	select {
 	case c.sem <- struct{}{}:
 	default: // a call is in progress: it is not idle
@@ -349,8 +356,8 @@ func (c *cursor) tick() {
 	switch {
 	case c.msg == nil || c.shut:
 		c.armed = false
-	case n != c.seen || c.busy.Load() > 0:
-		c.seen = n
+	case n != c.seen.Load() || c.busy.Load() > 0:
+		c.seen.Store(n)
 		c.idle.Reset(idleHandBack)
 	default:
 		c.onIdle()
