@@ -340,8 +340,8 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 		}
 		skip := 0
 		if len(items) > 1 {
-			// Redelivered: a reader that handed it back may have
-			// received some of its values.
+			// If it was delivered before, a reader that handed it
+			// back may have received some of its values.
 			n, found, err := p.hb.lookup(ctx, m)
 			if err != nil {
 				p.pull.giveBack(m)

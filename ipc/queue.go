@@ -405,8 +405,8 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 		}
 		skip := 0
 		if len(items) > 1 {
-			// Redelivered: a handle that handed it back may have
-			// returned some of its items.
+			// If it was delivered before, a handle that handed it
+			// back may have returned some of its items.
 			n, found, err := q.hb.lookup(ctx, m)
 			if err != nil {
 				q.pull.giveBack(m)
