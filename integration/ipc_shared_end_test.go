@@ -272,3 +272,104 @@ func messageSizes(ctx context.Context, t *testing.T, p *pool.Pool, stream string
 	}
 	return sizes
 }
+
+// The hand-back with the recommended role credentials: a worker's handle
+// and a caller's share a queue; each in turn reads the first item of a
+// packed message and goes idle, and the other gets every other item of
+// the burst once. Each role writes a record (seen by a watch), reads the
+// other's and deletes it.
+func TestQueueHandBackWithRoleCredentials(t *testing.T) {
+	r := startSecRig(t)
+	ctx := testutil.Ctx(t, 60*time.Second)
+	const name = "handback-roles"
+	// The bucket, for the watch.
+	if _, err := ipc.NewValue[int](ctx, r.a.Conn(), name); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(r.a.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket, err := js.KeyValue(ctx, ipc.SyncBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := bucket.Watch(ctx, "handback.>", jetstream.UpdatesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Stop() }()
+	cq, err := ipc.NewQueue[int](ctx, r.a.Conn(), name, ipc.WithAckWait(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cq.Delete(context.Background()) })
+	wq, err := ipc.NewQueue[int](ctx, r.aWorkerConn, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = wq.Close() })
+	const n = 2000
+	for i, pair := range [][2]*ipc.Queue[int]{{wq, cq}, {cq, wq}} {
+		idle, other := pair[0], pair[1]
+		base := i * n
+		for v := base; v < base+n; v++ {
+			if err := cq.Put(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cq.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sizes := messageSizes(ctx, t, r.a, "PROCPOOL_Q_"+name)
+		first := slices.IndexFunc(sizes, func(k int) bool { return k > 1 })
+		if first < 0 {
+			t.Fatalf("the burst of %d items went in %d messages: nothing was packed", n, len(sizes))
+		}
+		read := 1
+		for _, k := range sizes[:first] {
+			read += k
+		}
+		for want := base; want < base+read; want++ {
+			if v, err := idle.Get(ctx); err != nil || v != want {
+				t.Fatalf("round %d: idle handle's Get = %d, %v; want %d", i, v, err, want)
+			}
+		}
+		got := make([]int, 0, n-read)
+		for range n - read {
+			v, err := other.GetTimeout(ctx, sharedEndWait)
+			if err != nil {
+				t.Fatalf("round %d: the other handle's Get after %d items: %v (the idle handle kept the rest of its message?)", i, len(got), err)
+			}
+			got = append(got, v)
+		}
+		slices.Sort(got)
+		for j, v := range got {
+			if v != base+read+j {
+				t.Fatalf("round %d: item %d of the other handle is %d, want %d (each item once, none the idle handle returned)", i, j, v, base+read+j)
+			}
+		}
+		// The idle handle's record: one item of its message returned.
+		for recorded := false; !recorded; {
+			select {
+			case e := <-w.Updates():
+				recorded = e != nil && e.Operation() == jetstream.KeyValuePut && string(e.Value()) == "1"
+			case <-ctx.Done():
+				t.Fatalf("round %d: the idle handle wrote no hand-back record", i)
+			}
+		}
+	}
+	testutil.WaitFor(t, 10*time.Second, "the hand-back records to be deleted", func() bool {
+		keys, err := bucket.ListKeys(ctx)
+		if err != nil {
+			return false
+		}
+		defer func() { _ = keys.Stop() }()
+		for k := range keys.Keys() {
+			if strings.HasPrefix(k, "handback.") {
+				return false
+			}
+		}
+		return true
+	})
+}
