@@ -8,6 +8,12 @@ import (
 	"github.com/procpool/procpool/worker"
 )
 
+// getManyJob names a queue or pipe end and how many items to take from it.
+type getManyJob struct {
+	Name string
+	N    int
+}
+
 // sharedEndJob names a queue or pipe end the parent also holds, and what
 // the task sends on it.
 type sharedEndJob struct {
@@ -54,5 +60,41 @@ var (
 			return "", err
 		}
 		return back.Get(ctx)
+	})
+	// getMany opens the queue a.Name and returns the next a.N items it
+	// gets from it.
+	getMany = worker.Register("it.ipc.get-many", func(ctx context.Context, a getManyJob) ([]int, error) {
+		q, err := ipc.NewQueue[int](ctx, worker.Conn(ctx), a.Name)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = q.Close() }()
+		got := make([]int, 0, a.N)
+		for range a.N {
+			v, err := q.Get(ctx)
+			if err != nil {
+				return got, err
+			}
+			got = append(got, v)
+		}
+		return got, nil
+	})
+	// recvMany opens the pipe end a.Name and returns the next a.N values
+	// it receives on it.
+	recvMany = worker.Register("it.ipc.recv-many", func(ctx context.Context, a getManyJob) ([]int, error) {
+		end, err := ipc.OpenPipe[int](ctx, worker.Conn(ctx), a.Name)
+		if err != nil {
+			return nil, err
+		}
+		// Not Close: that would close the end for the parent too.
+		got := make([]int, 0, a.N)
+		for range a.N {
+			v, err := end.Recv(ctx)
+			if err != nil {
+				return got, err
+			}
+			got = append(got, v)
+		}
+		return got, nil
 	})
 )

@@ -25,8 +25,10 @@
 // next item. A handle that is not inside such a call holds nothing another
 // reader waits for: it fetches only for a call that waits, and gives back
 // at once (to the head of the queue, order kept) whatever it fetched that
-// the call did not return. The one exception is the rest of a packed
-// message a Get or Recv has started (see [Queue]).
+// the call did not return. The rest of a packed message a Get or Recv has
+// started is handed back the same way within 40 ms of the handle's last
+// call, with a record in [SyncBucket] of the items already returned, which
+// the next reader skips (see [Queue]).
 //
 // Package ipc depends on the NATS client only, never on the broker or the
 // pool, so a worker process that uses a queue links no NATS server.

@@ -49,3 +49,19 @@ func (p *PipeEnd[T]) Buffered() int {
 	defer pl.mu.Unlock()
 	return len(pl.buf) - pl.head
 }
+
+// IdleHandBack is how long a handle holding the rest of a packed message
+// stays idle before it hands the message back.
+const IdleHandBack = idleHandBack
+
+// Held is how many items of an opened packed message the handle holds:
+// more than 0 after a Get says the message was packed.
+func (q *Queue[T]) Held() int { return int(q.cur.left.Load()) }
+
+// Held is how many values of an opened packed message the end holds.
+func (p *PipeEnd[T]) Held() int { return int(p.cur.left.Load()) }
+
+// SendPacked sends items as one packed message.
+func (p *PipeEnd[T]) SendPacked(ctx context.Context, items [][]byte) error {
+	return p.pk.publish(ctx, items)
+}

@@ -29,6 +29,13 @@ const (
 	pipePrefetch = 512
 	// pipeSendWindow is how many sends may await acknowledgement.
 	pipeSendWindow = 1024
+	// pipeAckWait is the ack wait of an end's consumer: how long a
+	// message delivered to a reader that went silent (killed, frozen)
+	// waits before it is delivered again.
+	pipeAckWait = 30 * time.Second
+	// pipeStaleAfter: a message held this long may have been delivered
+	// again to another reader of the end; what is left of it is theirs.
+	pipeStaleAfter = pipeAckWait / 2
 )
 
 // PipeEnd is one end of a duplex, ordered pipe of T (Python's
@@ -50,15 +57,19 @@ const (
 // call did not take.
 //
 // Values sent faster than they can be published travel together, up to
-// 256 in one message (see [Queue]); the Recv that takes such a message
-// keeps the rest of it for the next Recvs of its end, and a reader that
-// dies loses them, as a Python reader loses what it had read from the
-// socket.
+// 256 in one message, delivered as a queue's are (see [Queue]): the Recv
+// that takes such a message keeps the rest of it for the next Recvs of
+// its handle, which hands it back (with a record of the values already
+// received, which the next reader skips) within 40 ms of its last Recv.
+// The message leaves the stream with its last value: a reader that dies
+// holding it loses nothing, the message is delivered again (values it had
+// received included) after 30 s.
 //
 // Values of any size: one larger than a message should carry (256 KiB,
 // less under a small broker max payload) is stored in the pipe's object
 // store bucket PROCPOOL_P_<id>, made on the first such value, and its
-// message carries a reference; Recv fetches it and deletes it. The bucket
+// message carries a reference; Recv fetches it, then acknowledges the
+// message and deletes the value. The bucket
 // goes with the pipe's stream; its TTL (24h) ends what a reader that died
 // or never read left behind.
 type PipeEnd[T any] struct {
@@ -73,6 +84,7 @@ type PipeEnd[T any] struct {
 	pk   *packer // sends are packed (see queue_pack.go)
 	pull *puller
 	cur  *cursor
+	hb   *handBacks
 	vals *ipcValues // values too large for a message (queue_values.go)
 
 	mu      sync.Mutex // guards peerEOF
@@ -134,6 +146,7 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 			// Explicit acks, so that what an end fetched and did not take
 			// can be given back to another reader of the same end.
 			AckPolicy:  jetstream.AckExplicitPolicy,
+			AckWait:    pipeAckWait,
 			MaxDeliver: -1,
 			MaxWaiting: 16,
 		})
@@ -200,8 +213,9 @@ func openEnd[T any](nc *nats.Conn, id, end string, o options) (*PipeEnd[T], erro
 	p.vals = newIPCValues(nc, p.js, p.stream, blob.ObjectsConfig{})
 	p.pub.onLost = p.vals.lost
 	p.pk = newPacker(p.pub, func(int) string { return p.subject })
-	p.cur = newCursor()
-	p.pull = newPuller(nc, p.stream, end, o.prefetch, 0)
+	p.cur = newCursor(p.handBackIdle)
+	p.hb = newHandBacks(nc, p.stream, o)
+	p.pull = newPuller(nc, p.stream, end, o.prefetch, pipeStaleAfter)
 	return p, nil
 }
 
@@ -287,18 +301,31 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 	}
 	defer p.cur.unlock()
-	for p.cur.msg == nil {
+	for {
+		if p.cur.msg != nil {
+			if p.cur.ref != nil {
+				v, ok, err := p.recvStoredLocked(ctx)
+				if !ok {
+					continue
+				}
+				return v, err
+			}
+			data, ok := p.takeLocked()
+			if !ok {
+				continue
+			}
+			v, err := wire.Decode[T](data)
+			if err != nil {
+				return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+			}
+			return v, nil
+		}
 		m, at, err := p.pull.next(ctx, true)
 		if err != nil {
 			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 		}
-		// Taken: it leaves the stream now, as a value read from a socket
-		// is gone (a reader that dies loses the values of a message it
-		// opened and did not return).
-		if m.Reply != "" {
-			_ = p.nc.Publish(m.Reply, ackAck)
-		}
 		if isEOF(m) {
+			p.ack(m)
 			p.mu.Lock()
 			p.peerEOF = true
 			p.mu.Unlock()
@@ -306,48 +333,114 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 		}
 		items, ref, err := openMsg(m)
 		if err != nil {
+			if m.Reply != "" {
+				_ = p.nc.Publish(m.Reply, ackTerm)
+			}
 			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 		}
-		p.cur.open(m, items, ref, at)
+		skip := 0
+		if len(items) > 1 {
+			// If it was delivered before, a reader that handed it
+			// back may have received some of its values.
+			n, found, err := p.hb.lookup(ctx, m)
+			if err != nil {
+				p.pull.giveBack(m)
+				return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+			}
+			if found && n >= len(items) { // all received; only the ack was missing
+				p.ack(m)
+				p.hb.forget(m)
+				continue
+			}
+			skip = n
+		}
+		p.cur.open(m, items, ref, at, skip)
 	}
-	if p.cur.ref != nil {
-		return p.recvStoredLocked(ctx)
-	}
-	data, last := p.cur.take()
-	if last {
-		p.cur.reset() // acknowledged when opened
-	}
-	v, err := wire.Decode[T](data)
-	if err != nil {
-		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
-	}
-	return v, nil
 }
 
-// recvStoredLocked fetches and deletes the opened message's stored value.
-// A fetch cut short by ctx leaves it in hand for the next Recv; after
-// any other failure the value is gone (its message was acknowledged when
-// opened: no one will fetch it again). p.cur is locked and holds a stored
-// value.
-func (p *PipeEnd[T]) recvStoredLocked(ctx context.Context) (T, error) {
-	var zero T
-	ref := *p.cur.ref
-	data, err := p.vals.fetch(ctx, ref)
-	if err != nil {
-		if ctx.Err() == nil {
-			p.cur.reset()
-			p.vals.release(ref)
+// ack acknowledges m: it leaves the stream.
+func (p *PipeEnd[T]) ack(m *nats.Msg) {
+	if m.Reply != "" {
+		_ = p.nc.Publish(m.Reply, ackAck)
+	}
+}
+
+// takeLocked takes the next value of the opened message, acknowledging
+// the message with its last value. ok is false if the message went stale
+// and was dropped. p.cur is locked and holds a message.
+func (p *PipeEnd[T]) takeLocked() (data []byte, ok bool) {
+	c := p.cur
+	now := time.Now()
+	if now.Sub(c.touched) > pipeStaleAfter {
+		c.reset() // the broker may have given it to another reader
+		return nil, false
+	}
+	data, last := c.take()
+	if last {
+		m, recorded := c.msg, c.recorded
+		c.reset()
+		p.ack(m)
+		if recorded {
+			p.hb.forget(m)
 		}
-		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+		return data, true
 	}
-	p.cur.take()
-	p.cur.reset()
-	p.vals.release(ref)
-	v, err := decodeFetched[T](data)
+	if now.Sub(c.touched) > pipeStaleAfter/4 && c.msg.Reply != "" {
+		_ = p.nc.Publish(c.msg.Reply, ackProgress) // still at it
+		c.touched = now
+	}
+	return data, true
+}
+
+// handBackIdle hands back the message an idle end holds (see
+// cursor.tick); p.cur is locked. Should the record not be written, the
+// whole message goes back: values already received come again rather
+// than out of order.
+func (p *PipeEnd[T]) handBackIdle() {
+	p.hb.handBackLocked(p.cur, pipeStaleAfter, p.pull.giveBack, func(m *nats.Msg, _ [][]byte, _ bool) { p.pull.giveBack(m) })
+}
+
+// recvStoredLocked fetches the opened message's stored value, then
+// acknowledges the message and deletes the value. A fetch cut short by
+// ctx leaves it in hand (handed back if the end stays idle); a value that
+// is gone is dropped with an error; any other failure gives the message
+// back. ok is false if the message went stale and was dropped. p.cur is
+// locked and holds a stored value.
+func (p *PipeEnd[T]) recvStoredLocked(ctx context.Context) (v T, ok bool, err error) {
+	var zero T
+	c := p.cur
+	if time.Since(c.touched) > pipeStaleAfter {
+		c.reset() // as in takeLocked
+		return zero, false, nil
+	}
+	ref := *c.ref
+	m := c.msg
+	stop := keepReserved(p.nc, m.Reply, pipeStaleAfter)
+	data, err := p.vals.fetch(ctx, ref)
+	if last := stop(); !last.IsZero() {
+		c.touched = last
+	}
 	if err != nil {
-		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, blob.ErrMissing):
+			c.reset()
+			p.ack(m) // redelivering it would fail every reader
+		default:
+			c.reset()
+			p.pull.giveBack(m)
+		}
+		return zero, true, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
 	}
-	return v, nil
+	c.take()
+	c.reset()
+	p.ack(m)
+	p.vals.release(ref)
+	v, err = decodeFetched[T](data)
+	if err != nil {
+		return zero, true, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+	}
+	return v, true, nil
 }
 
 func isEOF(m *nats.Msg) bool {
@@ -393,7 +486,12 @@ func (p *PipeEnd[T]) Close() error {
 			errs = append(errs, fmt.Errorf("send end of stream: %w", err))
 		}
 		p.pub.close()
-		p.pull.close()
+		p.pull.close() // wakes a Recv waiting for a message
+		if p.cur.lock(ctx) == nil {
+			p.cur.reset() // the consumer goes, and what it holds with it
+			p.cur.close()
+			p.cur.unlock()
+		}
 		p.vals.close()
 		// This end reads no more: drop its consumer. Whichever end finds
 		// the other's consumer gone as well deletes the stream and the

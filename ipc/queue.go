@@ -50,25 +50,36 @@ const (
 // A handle fetches nothing ahead: it asks the broker for a message only
 // while a Get waits, and when Get returns it gives back (Nak) anything it
 // fetched and did not return, so an item never waits in the handle of a
-// process that is not getting while another getter waits for it. What
-// it keeps between Gets is the rest of a packed message it has started
-// returning items from (below).
+// process that is not getting while another getter waits for it.
 //
 // Packing and what it means for delivery. Items an unbounded queue's handle
 // is given faster than it can publish them travel together, up to 256 in
 // one JetStream message (published on procpool.queue.<name>.<k>); that is
 // what makes a queue fast. A getter takes such a message whole and its Get
 // returns the items one by one; the message is acknowledged when Get has
-// returned its last item. Hence, exactly:
+// returned its last item. A handle that goes idle with items of the message
+// not yet returned hands the message back 20 to 40 ms after its last Get
+// (plus a round trip to the broker), and Close at once: it records
+// how many items were returned, under a key of the pool's key-value bucket
+// [SyncBucket] ("handback.<stream>.<sequence>.<time>", 24h TTL), and gives
+// the message back to the head of the queue. The Get of any handle that
+// takes it next skips the recorded items and returns the others, in order.
+// A getter that pauses between Gets for longer pays that hand-back (a few
+// round trips to the broker) and then gets the rest, in order. Hence,
+// exactly:
 //   - each item is returned by exactly one Get while getters live;
-//   - a getter that dies (or stops calling Get for longer than half the ack
-//     wait) holding a message it has returned j of k items from loses the
-//     message to the queue whole: all k items are delivered again, so those
-//     j items are returned twice (at least once, never lost). A getter
-//     that dies before returning any item of a message causes no duplicate;
-//   - Close hands the items not yet returned back to the queue as a new
-//     message (after the items queued meanwhile), and none of the j, so a
-//     handle that closes loses and repeats nothing.
+//   - a getter that dies (or freezes for longer than half the ack wait)
+//     holding a message it has returned j of k items from, before it could
+//     hand it back, loses the message to the queue whole: all k items are
+//     delivered again after the ack wait, so those j items are returned
+//     twice (at least once, never lost). A getter that dies before
+//     returning any item of a message, or after handing it back, causes
+//     no duplicate;
+//   - a hand-back whose record cannot be written (the bucket unreachable)
+//     publishes the items not returned as a new message, at the tail of
+//     the queue, after the items queued meanwhile, and none of the j: no
+//     item lost or repeated, but out of order. A record that cannot be
+//     read makes that Get return all k items (at least once).
 //
 // A bounded queue (WithMaxSize) never packs: one item per message, so each
 // item is returned by exactly one Get, dead getters included. A getter
@@ -100,6 +111,7 @@ type Queue[T any] struct {
 	pk   *packer // unbounded queues: puts are packed
 	pull *puller
 	cur  *cursor // the message Get is taking items from
+	hb   *handBacks
 	acks *ackConfirms
 	vals *ipcValues // items too large for a message (queue_values.go)
 	// staleAfter: an opened message not touched for this long may have
@@ -143,7 +155,8 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 		}
 		return q.subject + "." + strconv.Itoa(n) // Len counts items by subject
 	})
-	q.cur = newCursor()
+	q.cur = newCursor(q.handBackIdle)
+	q.hb = newHandBacks(nc, q.stream, o)
 	stream, err := q.openStream(ctx, o)
 	if err != nil {
 		return nil, err
@@ -390,7 +403,23 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 			_ = q.nc.Publish(m.Reply, ackTerm)
 			return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
 		}
-		q.cur.open(m, items, ref, at)
+		skip := 0
+		if len(items) > 1 {
+			// If it was delivered before, a handle that handed it
+			// back may have returned some of its items.
+			n, found, err := q.hb.lookup(ctx, m)
+			if err != nil {
+				q.pull.giveBack(m)
+				return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+			}
+			if found && n >= len(items) { // all returned; only the ack was missing
+				_ = q.acks.ack(m.Reply)
+				q.hb.forget(m)
+				continue
+			}
+			skip = n
+		}
+		q.cur.open(m, items, ref, at, skip)
 	}
 }
 
@@ -408,10 +437,13 @@ func (q *Queue[T]) takeLocked() (data []byte, ok bool, err error) {
 	}
 	data, last := c.take()
 	if last {
-		m := c.msg
+		m, recorded := c.msg, c.recorded
 		c.reset()
 		if err := q.acks.ack(m.Reply); err != nil {
 			return nil, true, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+		}
+		if recorded {
+			q.hb.forget(m)
 		}
 		return data, true, nil
 	}
@@ -465,20 +497,20 @@ func (q *Queue[T]) takeStoredLocked(ctx context.Context) (data []byte, ok bool, 
 	return data, true, nil
 }
 
-// giveBackRest returns the items of the opened message not yet taken to
-// the queue, as a new message, and acknowledges the opened one; if that
-// fails it gives the whole message back. q.cur is locked.
-func (q *Queue[T]) giveBackRest(ctx context.Context) {
-	c := q.cur
-	if c.msg == nil {
-		return
-	}
-	m, rest, taken := c.msg, c.rest(), c.next
-	c.reset()
-	if taken == 0 {
-		_ = q.nc.Publish(m.Reply, ackNak)
-		return
-	}
+// handBackIdle hands back the message an idle handle holds (see
+// cursor.tick); q.cur is locked.
+func (q *Queue[T]) handBackIdle() {
+	q.hb.handBackLocked(q.cur, q.staleAfter, q.pull.giveBack, q.republishRest)
+}
+
+// republishRest hands back the items rest of the packed message m when
+// its hand-back record could not be written: it publishes them as a new
+// message, at the tail of the queue, and acknowledges m (deleting m's
+// earlier record if recorded); if that fails it gives the whole message
+// back.
+func (q *Queue[T]) republishRest(m *nats.Msg, rest [][]byte, recorded bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
 	if len(rest) > 0 {
 		out := &nats.Msg{Subject: q.subject, Data: rest[0]}
 		if len(rest) > 1 {
@@ -491,16 +523,27 @@ func (q *Queue[T]) giveBackRest(ctx context.Context) {
 		}
 	}
 	_ = q.nc.Publish(m.Reply, ackAck)
+	if recorded {
+		q.hb.forget(m)
+	}
 }
+
+// nakNow gives m back without waiting for the broker to confirm it.
+func (q *Queue[T]) nakNow(m *nats.Msg) { _ = q.nc.Publish(m.Reply, ackNak) }
 
 // Len returns the number of items in the queue (Python's qsize), counting
 // items fetched by getters but not yet returned by their Get. Like Python's,
-// the figure is approximate while other processes use the queue. It first
-// waits for this handle's own puts to be acknowledged.
+// the figure is approximate while other processes use the queue: the items
+// a handle returned from a packed message it then handed back (see
+// [Queue]) count again until a getter takes that message. It first waits
+// for this handle's own puts to be acknowledged.
 func (q *Queue[T]) Len(ctx context.Context) (int, error) {
 	if q.closed.Load() {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, ErrClosed)
 	}
+	// No hand-back while Len counts what this handle holds.
+	q.cur.enterBusy()
+	defer q.cur.leaveBusy()
 	if err := q.pk.flush(ctx); err != nil {
 		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
 	}
@@ -534,8 +577,9 @@ func (q *Queue[T]) Empty(ctx context.Context) (bool, error) {
 }
 
 // Close releases the handle: it waits (at most 10s) for this handle's puts
-// to be acknowledged, and gives back to the queue the items of a packed
-// message it has not returned. The queue itself stays. Close is idempotent.
+// to be acknowledged, and hands back the packed message it was returning
+// items from, as an idle handle does (see [Queue]). The queue itself
+// stays. Close is idempotent.
 func (q *Queue[T]) Close() error {
 	q.closeOnce.Do(func() {
 		q.closed.Store(true)
@@ -545,7 +589,8 @@ func (q *Queue[T]) Close() error {
 		q.pk.close()
 		q.pull.close() // wakes a Get waiting for a message
 		if q.cur.lock(ctx) == nil {
-			q.giveBackRest(ctx)
+			q.hb.handBackLocked(q.cur, q.staleAfter, q.nakNow, q.republishRest)
+			q.cur.close()
 			q.cur.unlock()
 		}
 		q.pub.close()

@@ -33,7 +33,8 @@ const (
 	// DefaultAckWait is how long an item a getter has taken stays
 	// reserved for it before it goes back to the queue, unless acknowledged.
 	DefaultAckWait = 30 * time.Second
-	// DefaultPrefetch is how many items a handle fetches ahead of Get.
+	// DefaultPrefetch is the most messages one pull request of a queue
+	// handle asks for (see [WithPrefetch]).
 	DefaultPrefetch = 128
 	// DefaultPutWindow is how many puts a handle may have awaiting the
 	// broker's acknowledgement before Put waits.
@@ -93,11 +94,13 @@ func WithMaxSize(n int) Option {
 }
 
 // WithAckWait sets how long an item taken by a getter that then vanished
-// (its process died, its connection dropped) stays invisible before it goes
-// back to the queue. Default [DefaultAckWait]. Items a handle has
-// prefetched but not returned within half of this are dropped by the handle
-// and redelivered by the broker, so a slow getter never returns an item that
-// another getter may also have received.
+// (its process died or froze, its connection dropped) stays invisible
+// before it goes back to the queue. Default [DefaultAckWait]. A live
+// getter keeps the message it returns items from reserved while its Gets
+// go on, and hands it back when it goes idle (see [Queue]); a getter that
+// did not touch such a message for half of the ack wait (it was frozen)
+// drops the rest, which the broker may have redelivered, so a slow getter
+// never returns an item that another getter may also have received.
 func WithAckWait(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 10*time.Millisecond {
@@ -129,10 +132,12 @@ func WithReplicas(n int) Option {
 	}
 }
 
-// WithPrefetch sets how many items this handle fetches ahead of Get (1 to
-// 65536). Default [DefaultPrefetch]. More is faster for one getter;
-// less shares items more evenly among many slow getters. Prefetched items are
-// put back when the handle is closed.
+// WithPrefetch caps how many messages one pull request of this handle
+// asks for (1 to 65536). Default [DefaultPrefetch]; a pipe end's is 512.
+// A handle fetches nothing ahead of its calls (see [Queue]): a request
+// asks for one message per Get (or Recv) of the handle waiting at the
+// time, so the cap matters only to a handle that many goroutines read at
+// once. A message may hold up to 256 packed items.
 func WithPrefetch(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > maxPrefetch {

@@ -274,18 +274,40 @@ func unpack(m *nats.Msg) ([][]byte, error) {
 // cursor is the message a reading handle has opened: its items, and how
 // many were returned. One reader at a time walks it (sem); left can be
 // read without the lock.
+//
+// A cursor that holds a message between calls hands it back once the
+// handle has been idle for idleHandBack (handback.go): a timer, armed when
+// a call leaves a message in it, looks every idleHandBack whether a call
+// ended or is in progress since its last look, and calls onIdle if none
+// did. A reader's hot loop only counts its calls.
 type cursor struct {
-	sem     chan struct{} // capacity 1: held by the Get/Recv in progress
-	msg     *nats.Msg
-	items   [][]byte
-	ref     *wire.Ref // msg is a stored item: its one item is to be fetched
-	next    int
-	touched time.Time // when the broker last heard about msg (delivery or progress)
-	left    atomic.Int32
-	taken   atomic.Int32 // items returned from msg, not yet acknowledged
+	sem      chan struct{} // capacity 1: held by the Get/Recv in progress
+	msg      *nats.Msg
+	items    [][]byte
+	ref      *wire.Ref // msg is a stored item: its one item is to be fetched
+	next     int
+	touched  time.Time // when the broker last heard about msg (delivery or progress)
+	recorded bool      // msg has a hand-back record, to delete once it is acked
+	left     atomic.Int32
+	taken    atomic.Int32 // items returned from msg, not yet acknowledged
+
+	onIdle func()        // hands back msg; c is locked
+	idle   *time.Timer   // runs tick while armed; nil if onIdle is
+	armed  bool          // guarded by sem, as is shut
+	shut   bool          // the handle is closed: the timer stays off
+	calls  atomic.Uint64 // calls that ended holding a message (and Lens)
+	seen   atomic.Uint64 // calls at the timer's last look
+	busy   atomic.Int32  // calls in progress that do not lock c (Len)
 }
 
-func newCursor() *cursor { return &cursor{sem: make(chan struct{}, 1)} }
+func newCursor(onIdle func()) *cursor {
+	c := &cursor{sem: make(chan struct{}, 1), onIdle: onIdle}
+	if onIdle != nil {
+		c.idle = time.AfterFunc(time.Hour, c.tick)
+		c.idle.Stop()
+	}
+	return c
+}
 
 func (c *cursor) lock(ctx context.Context) error {
 	select {
@@ -296,14 +318,71 @@ func (c *cursor) lock(ctx context.Context) error {
 	}
 }
 
-func (c *cursor) unlock() { <-c.sem }
+// unlock ends a call; if the call leaves a message in c, the idle timer
+// runs.
+func (c *cursor) unlock() {
+	if c.msg != nil && c.onIdle != nil && !c.shut {
+		c.calls.Add(1)
+		if !c.armed {
+			c.armed = true
+			c.seen.Store(c.calls.Load())
+			c.idle.Reset(idleHandBack)
+		}
+	}
+	<-c.sem
+}
+
+// enterBusy and leaveBusy bracket a call that reads c without locking it
+// (Len), so that no hand-back happens during it.
+func (c *cursor) enterBusy() { c.busy.Add(1) }
+func (c *cursor) leaveBusy() { c.calls.Add(1); c.busy.Add(-1) }
+
+// tick is the idle timer: it hands the message back if no call ended or
+// ran since its last look, else looks again later. It takes the lock
+// only when the handle looks idle, so as not to get in a busy reader's way.
+func (c *cursor) tick() {
+	if n := c.calls.Load(); n != c.seen.Load() || c.busy.Load() > 0 {
+		c.seen.Store(n)
+		c.idle.Reset(idleHandBack)
+		return
+	}
+	select {
+	case c.sem <- struct{}{}:
+	default: // a call is in progress: it is not idle
+		c.idle.Reset(idleHandBack)
+		return
+	}
+	n := c.calls.Load()
+	switch {
+	case c.msg == nil || c.shut:
+		c.armed = false
+	case n != c.seen.Load() || c.busy.Load() > 0:
+		c.seen.Store(n)
+		c.idle.Reset(idleHandBack)
+	default:
+		c.onIdle()
+		c.armed = false
+	}
+	<-c.sem
+}
+
+// close stops the idle timer for good; c is locked.
+func (c *cursor) close() {
+	c.shut = true
+	if c.idle != nil {
+		c.idle.Stop()
+	}
+}
 
 // open makes m, fetched at, the current message, of items or of the
-// stored item ref; c is locked.
-func (c *cursor) open(m *nats.Msg, items [][]byte, ref *wire.Ref, at time.Time) {
-	c.msg, c.items, c.ref, c.next, c.touched = m, items, ref, 0, at
-	c.left.Store(int32(len(items)))
-	c.taken.Store(0)
+// stored item ref, of which the first skip were returned already (by a
+// handle that handed m back); c is locked.
+func (c *cursor) open(m *nats.Msg, items [][]byte, ref *wire.Ref, at time.Time, skip int) {
+	clear(items[:skip])
+	c.msg, c.items, c.ref, c.next, c.touched = m, items, ref, skip, at
+	c.recorded = skip > 0
+	c.left.Store(int32(len(items) - skip))
+	c.taken.Store(int32(skip))
 }
 
 // take returns the next item and whether it was the message's last; c is
@@ -319,7 +398,7 @@ func (c *cursor) take() ([]byte, bool) {
 
 // reset forgets the current message; c is locked.
 func (c *cursor) reset() {
-	c.msg, c.items, c.ref, c.next = nil, nil, nil, 0
+	c.msg, c.items, c.ref, c.next, c.recorded = nil, nil, nil, 0, false
 	c.left.Store(0)
 	c.taken.Store(0)
 }

@@ -30,7 +30,8 @@ var ErrQueueEmpty = ipc.ErrQueueEmpty
 const (
 	// DefaultQueueAckWait forwards to [ipc.DefaultAckWait].
 	DefaultQueueAckWait = ipc.DefaultAckWait
-	// DefaultQueuePrefetch forwards to [ipc.DefaultPrefetch].
+	// DefaultQueuePrefetch forwards to [ipc.DefaultPrefetch]: the most
+	// messages one pull request of a queue handle asks for.
 	DefaultQueuePrefetch = ipc.DefaultPrefetch
 	// DefaultPutWindow forwards to [ipc.DefaultPutWindow].
 	DefaultPutWindow = ipc.DefaultPutWindow
@@ -80,7 +81,9 @@ func WithFileStorage() QueueOption { return ipc.WithFileStorage() }
 // WithQueueReplicas forwards to [ipc.WithReplicas]. Deprecated-style: new code uses ipc.
 func WithQueueReplicas(n int) QueueOption { return ipc.WithReplicas(n) }
 
-// WithPrefetch forwards to [ipc.WithPrefetch]. Deprecated-style: new code uses ipc.
+// WithPrefetch forwards to [ipc.WithPrefetch]: it caps how many messages
+// one pull request of the handle asks for (a handle fetches nothing ahead
+// of its Gets). Deprecated-style: new code uses ipc.
 func WithPrefetch(n int) QueueOption { return ipc.WithPrefetch(n) }
 
 // WithPutWindow forwards to [ipc.WithPutWindow]. Deprecated-style: new code uses ipc.
