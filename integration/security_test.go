@@ -170,6 +170,9 @@ func TestSecurityPoolsApart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := r.bCallerConn.Flush(); err != nil { // the subscription is in place before anyone publishes
+			t.Fatal(err)
+		}
 		if err := r.aWorkerConn.Publish(inbox, []byte("forged")); err != nil {
 			t.Fatal(err)
 		}
