@@ -5,6 +5,7 @@
 //	procpool broker [flags]  # run one broker node (a NATS server with JetStream)
 //	procpool bench [--json]  # the workloads of py_anchor.py, side by side
 //	procpool status --url U  # a pool's workers, queue and throughput
+//	procpool chaos --duration D --seed S  # random faults on a cluster, every task checked
 package main
 
 import (
@@ -33,6 +34,7 @@ Commands:
   broker    run one broker node: a NATS server with JetStream
   bench     the workloads of Python's py_anchor.py, for a side-by-side comparison
   status    a pool's workers, queue and throughput (--url, --pool; --json, --watch)
+  chaos     a cluster, worker hosts and callers under random faults, then a check of every task (--duration, --seed)
   version   print the version
 
 Run 'procpool <command> -h' for a command's flags.
@@ -83,6 +85,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 		return runBench(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
+	case "chaos":
+		return runChaos(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "procpool", version())
 		return 0
