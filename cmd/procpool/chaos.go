@@ -120,7 +120,7 @@ func printChaos(w io.Writer, rep *chaos.Report) {
 	fmt.Fprintf(w, "  executions %d, tasks executed more than once %d\n", rep.Executions, rep.Retried)
 	fmt.Fprintf(w, "  faults %d: %s\n", rep.Faults, counts(rep.FaultsByKind))
 	fmt.Fprintf(w, "  queue: %d items put, %d gets, %d items got more than once; %d pipe rounds\n", rep.QueuePut, rep.QueueGot, rep.QueueDuplicates, rep.Pipes)
-	fmt.Fprintf(w, "  recovery %s after the nemesis stopped; slowest worker host stop %s\n", rep.Recovery.Round(time.Millisecond), rep.MaxHostStop.Round(time.Millisecond))
+	fmt.Fprintf(w, "  recovery %s after the nemesis stopped and the callers finished; slowest worker host stop %s\n", rep.Recovery.Round(time.Millisecond), rep.MaxHostStop.Round(time.Millisecond))
 	if len(rep.Violations) == 0 {
 		fmt.Fprintln(w, "  no violation")
 		return

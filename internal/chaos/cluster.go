@@ -111,6 +111,7 @@ type streamState struct {
 	leader  string
 	current bool // every replica current
 	pending uint64
+	detail  string // the consumer's counts, for a report
 }
 
 func (r *run) streamState(ctx context.Context) (streamState, error) {
@@ -143,6 +144,8 @@ func (r *run) streamState(ctx context.Context) (streamState, error) {
 	}
 	ci := c.CachedInfo()
 	st.pending = ci.NumPending + uint64(ci.NumAckPending)
+	st.detail = fmt.Sprintf("%d pending, %d unacknowledged, %d redelivered, %d waiting pulls; stream %d messages, first %d last %d",
+		ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting, si.State.Msgs, si.State.FirstSeq, si.State.LastSeq)
 	return st, nil
 }
 

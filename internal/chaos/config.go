@@ -38,8 +38,10 @@ type Config struct {
 	// are available (no partitions then).
 	NoNetns bool
 	// RecoveryBound is how long the system may take, once the nemesis has
-	// stopped and the callers have finished, to have every worker back and
-	// nothing pending. Default 2m.
+	// stopped and then the callers have finished, to have every node
+	// answering, every worker back and nothing pending in the task stream
+	// (a dead caller's tasks are held until their results' receipts time
+	// out, a minute). Default 2m.
 	RecoveryBound time.Duration
 	// Log receives progress lines. Default: discarded.
 	Log io.Writer
@@ -101,8 +103,8 @@ type Report struct {
 	QueueDuplicates int `json:"queue_duplicates"`
 	// Pipes is the number of pipe rounds checked.
 	Pipes int `json:"pipes"`
-	// Recovery is how long, after the nemesis stopped and the callers
-	// finished, the system took to have every worker back and nothing
+	// Recovery is how long, once the nemesis had stopped and then the
+	// callers had finished, the system took to have every worker back and nothing
 	// pending; MaxHostStop the longest a worker host took to exit after
 	// SIGTERM.
 	Recovery    time.Duration `json:"recovery_ns"`

@@ -100,8 +100,12 @@ func (n *network) wrap(role string, argv []string) []string {
 }
 
 // cut partitions role from everyone; heal ends that.
-func (n *network) cut(role string) error  { return ipCmd("-n", n.ns[role], "link", "set", "eth0", "down") }
-func (n *network) heal(role string) error { return ipCmd("-n", n.ns[role], "link", "set", "eth0", "up") }
+func (n *network) cut(role string) error {
+	return ipCmd("-n", n.ns[role], "link", "set", "eth0", "down")
+}
+func (n *network) heal(role string) error {
+	return ipCmd("-n", n.ns[role], "link", "set", "eth0", "up")
+}
 
 // teardown removes the namespaces (their veths go with them) and the bridge.
 func (n *network) teardown() error {

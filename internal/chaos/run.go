@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -149,22 +150,22 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 
 	// Recovery: every node answering, every worker back, the task stream's
 	// replicas current and nothing pending.
+	r.logf("callers finished %s after the nemesis stopped", time.Since(calm).Round(time.Millisecond))
+	calm = time.Now()
+	lastSaid := time.Now()
 	err = waitUntil(ctx, cfg.RecoveryBound, "recovery", func() bool {
-		for _, n := range r.nodes {
-			if !r.jetStreamOK(n) {
-				return false
-			}
+		why := r.notRecovered(ctx)
+		if why != "" && time.Since(lastSaid) > 10*time.Second {
+			r.logf("not recovered yet: %s", why)
+			lastSaid = time.Now()
 		}
-		st, err := r.streamState(ctx)
-		return err == nil && st.current && st.pending == 0 && r.workersUp()
+		return why == ""
 	})
 	rep.Recovery = time.Since(calm)
 	if err != nil {
-		st, serr := r.streamState(ctx)
-		r.violate("recovery", fmt.Sprintf("not recovered %s after the nemesis stopped: stream %+v (%v), %d workers seen",
-			cfg.RecoveryBound, st, serr, len(r.observer.Workers())))
+		r.violate("recovery", fmt.Sprintf("not recovered %s after the nemesis stopped and the callers finished: %s", cfg.RecoveryBound, r.notRecovered(ctx)))
 	} else {
-		r.logf("recovered %s after the nemesis stopped", rep.Recovery.Round(time.Millisecond))
+		r.logf("recovered %s after the callers finished", rep.Recovery.Round(time.Millisecond))
 	}
 	r.drainQueue(ctx)
 
@@ -188,6 +189,40 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	rep.MaxHostStop = r.maxHostStop
 	sort.SliceStable(rep.Violations, func(i, j int) bool { return rep.Violations[i].Rule < rep.Violations[j].Rule })
 	return rep, nil
+}
+
+// notRecovered says what is not back yet ("" once every node answers,
+// every worker serves, and the task stream's replicas are current with
+// nothing pending).
+func (r *run) notRecovered(ctx context.Context) string {
+	for _, n := range r.nodes {
+		if !r.jetStreamOK(n) {
+			return n.name + " does not answer JetStream requests"
+		}
+	}
+	st, err := r.streamState(ctx)
+	switch {
+	case err != nil:
+		return "task stream: " + err.Error()
+	case !st.current:
+		return "task stream replicas not current"
+	case st.pending > 0:
+		var busy []string
+		for _, w := range r.observer.Workers() {
+			if w.Busy {
+				busy = append(busy, fmt.Sprintf("%s busy with %s since %s", w.ID, w.Task, w.BusySince.Format("15:04:05.000")))
+			}
+		}
+		return fmt.Sprintf("task stream: %s; busy workers: %v", st.detail, busy)
+	}
+	if !r.workersUp() {
+		var per []string
+		for _, h := range r.hosts {
+			per = append(per, fmt.Sprintf("%s %d processes", h.name, len(h.workerPIDs())))
+		}
+		return fmt.Sprintf("workers: %s, %d serving", strings.Join(per, ", "), len(r.observer.Workers()))
+	}
+	return ""
 }
 
 // drainQueue gets what the callers left in the shared queue, recorded as
