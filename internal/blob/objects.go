@@ -81,7 +81,13 @@ func (o *Objects) Put(ctx context.Context, prefix string, parts ...[]byte) (wire
 	return o.putSync(ctx, o.js, prefix, parts...)
 }
 
-// Get fetches an object ref's value.
+// Get fetches an object ref's value. Each read is one attempt with a
+// deadline of its own, attemptTimeout(ref.Size), and a read that misses it
+// is started again, until ctx ends: a JetStream API reply lost in a leader
+// change or a reconnect, or an ordered consumer that stopped delivering,
+// would otherwise hold the read until ctx's own deadline (minutes), and a
+// worker fetching its task's argument sends progress all that time, so
+// that nobody redelivers the task (found by the chaos run, issue 18).
 func (o *Objects) Get(ctx context.Context, ref wire.Ref) ([]byte, error) {
 	if err := ref.Valid(); err != nil || ref.Kind != wire.RefObject {
 		return nil, fmt.Errorf("procpool: bad object ref %v: %v", ref, err)
@@ -92,13 +98,28 @@ func (o *Objects) Get(ctx context.Context, ref wire.Ref) ([]byte, error) {
 	// the suspect. Reading again costs little, and a value that is really
 	// corrupt still fails, the third time.
 	var err error
-	for range 3 {
+	for mismatches := 0; mismatches < 3; {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout(ref.Size))
 		var b []byte
-		if b, err = o.get(ctx, ref); !errors.Is(err, jetstream.ErrDigestMismatch) {
+		b, err = o.get(actx, ref)
+		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		switch {
+		case stalled:
+			continue // this attempt's deadline, not the caller's: again
+		case errors.Is(err, jetstream.ErrDigestMismatch):
+			mismatches++
+		default:
 			return b, err
 		}
 	}
 	return nil, err
+}
+
+// attemptTimeout bounds one read of a size-byte object: 15s, and the time
+// to move it at 2 MiB/s, far below what a read takes when it goes at all.
+func attemptTimeout(size int64) time.Duration {
+	return 15*time.Second + time.Duration(size/(2<<20))*time.Second
 }
 
 // get reads an object once.
