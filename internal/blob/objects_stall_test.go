@@ -3,6 +3,7 @@ package blob
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,4 +62,62 @@ func TestObjectGetStalledReadIsRetried(t *testing.T) {
 		t.Fatal("the stalled read was not retried")
 	}
 	t.Logf("value back %s after a stalled first read (attempt bound %s)", took.Round(time.Millisecond), attemptTimeout(ref.Size))
+}
+
+// failingStore is a real object store whose first Gets fail with err: as
+// a replica behind the leader answers a direct get for the object's
+// metadata ("not found"), or a leader election ("temporarily
+// unavailable").
+type failingStore struct {
+	jetstream.ObjectStore
+	fails atomic.Int32
+	err   error
+}
+
+func (s *failingStore) Get(ctx context.Context, name string, opts ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
+	if s.fails.Add(-1) >= 0 {
+		return nil, s.err
+	}
+	return s.ObjectStore.Get(ctx, name, opts...)
+}
+
+// TestObjectGetRetriesALaggingReplica: in the chaos run (issue 18) large
+// arguments and results failed, "stored value missing" or "JetStream
+// system temporarily unavailable", right after broker faults while small
+// values went through. A failed read is tried again for a few seconds; a
+// value that is really gone still fails, with ErrMissing, after them.
+func TestObjectGetRetriesALaggingReplica(t *testing.T) {
+	js := startJS(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	o, err := OpenObjects(ctx, js, Bucket("lag"), ObjectsConfig{TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("lagging replica "), 30_000)
+	ref, err := o.Put(ctx, "a", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := o.store
+	for _, e := range []error{jetstream.ErrObjectNotFound, &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}} {
+		st := &failingStore{ObjectStore: real, err: e}
+		st.fails.Store(3)
+		o.store = st
+		got, err := o.Get(ctx, ref)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("Get after 3 reads failing with %v = %d bytes, %v", e, len(got), err)
+		}
+	}
+	o.store = real
+	if err := o.Delete(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := o.Get(ctx, ref); !errors.Is(err, ErrMissing) {
+		t.Fatalf("Get of a deleted value: %v, want ErrMissing", err)
+	}
+	if took := time.Since(start); took < retryWindow || took > retryWindow+5*time.Second {
+		t.Fatalf("Get of a deleted value failed after %s, want about %s", took, retryWindow)
+	}
 }
