@@ -159,6 +159,10 @@ func kindOf(err error) string {
 		return kindHang // only callBound sets deadlines on calls
 	case errors.Is(err, pool.ErrClosed):
 		return "closed"
+	case errors.Is(err, pool.ErrBadInput):
+		return "bad_input"
+	case errors.Is(err, pool.ErrBadOutput):
+		return "bad_output"
 	case errors.Is(err, pool.ErrTaskFailed):
 		return "task_failed"
 	default:
