@@ -80,15 +80,16 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			return nil, err
 		}
 		defer func() {
-			if err == nil && len(rep.Violations) == 0 {
+			switch {
+			case err != nil:
+				err = fmt.Errorf("%w (logs in %s)", err, r.dir)
+			case len(rep.Violations) == 0:
 				os.RemoveAll(r.dir)
-			} else {
-				rep.Dir = r.dir
+				rep.Dir = ""
 			}
 		}()
-	} else {
-		rep.Dir = r.dir
 	}
+	rep.Dir = r.dir
 	if err := os.MkdirAll(filepath.Join(r.dir, "exec"), 0o700); err != nil {
 		return nil, err
 	}
