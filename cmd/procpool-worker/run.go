@@ -103,7 +103,7 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	case o.cfg.GOMAXPROCS == 0 || o.cfg.GOMAXPROCS < -1:
 		return bad("--gomaxprocs %d: want 1 or more, or -1 for Go's default", o.cfg.GOMAXPROCS)
 	case o.cfg.StopTimeout <= 0:
-		return bad("--stop-timeout %s: want a positive duration", o.cfg.StopTimeout)
+		return bad("--stop-timeout (or PROCPOOL_STOP_TIMEOUT=%q): want a positive duration", os.Getenv("PROCPOOL_STOP_TIMEOUT"))
 	case o.wait < 0:
 		return bad("--wait %s: negative", o.wait)
 	case (o.cfg.TLSCert == "") != (o.cfg.TLSKey == ""):
