@@ -121,3 +121,49 @@ func TestObjectGetRetriesALaggingReplica(t *testing.T) {
 		t.Fatalf("Get of a deleted value failed after %s, want about %s", took, retryWindow)
 	}
 }
+
+// stallingJS is a real JetStream context whose first ObjectStore lookup
+// never answers, as a request whose reply is lost in a leader change.
+type stallingJS struct {
+	jetstream.JetStream
+	stalls atomic.Int32
+}
+
+func (s *stallingJS) ObjectStore(ctx context.Context, bucket string) (jetstream.ObjectStore, error) {
+	if s.stalls.Add(-1) >= 0 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return s.JetStream.ObjectStore(ctx, bucket)
+}
+
+// TestValuesOpenStalledIsRetried is the chaos run's seed 7 hang (issue
+// 18): a caller restarted by the nemesis opened the bucket for its first
+// large argument, the lookup's reply never came, and the Apply waited its
+// whole 2-minute context: "store a 498012-byte argument: object store
+// procpool_chaos: context deadline exceeded". The lookup is now an attempt
+// of 10s, started again.
+func TestValuesOpenStalledIsRetried(t *testing.T) {
+	testRoot(t)
+	real := startJS(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if _, err := OpenObjects(ctx, real, Bucket("open"), ObjectsConfig{TTL: time.Hour}); err != nil {
+		t.Fatal(err) // the bucket exists: a lookup, not a creation, stalls
+	}
+	js := &stallingJS{JetStream: real}
+	js.stalls.Store(1)
+	v := NewValues(js, Bucket("open"), ObjectsConfig{TTL: time.Hour})
+	defer v.Close()
+	start := time.Now()
+	ref, err := v.Put(ctx, "", "a", bytes.Repeat([]byte("x"), 500_000))
+	if err != nil {
+		t.Fatalf("Put after a stalled bucket lookup: %v (after %s)", err, time.Since(start))
+	}
+	if took := time.Since(start); took > openAttempt+10*time.Second {
+		t.Fatalf("Put took %s; a stalled lookup should cost one attempt, %s", took, openAttempt)
+	}
+	if got, err := v.Get(ctx, ref); err != nil || len(got) != 500_000 {
+		t.Fatalf("Get = %d bytes, %v", len(got), err)
+	}
+}
