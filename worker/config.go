@@ -86,6 +86,11 @@ type Config struct {
 	// ("[w host-1234] "), whole lines. Default: they inherit stdout and
 	// stderr unchanged. Serve ignores it.
 	PrefixOutput bool
+	// StopTimeout bounds Run's graceful stop: once its context ends, the
+	// worker processes have this long to finish the task in hand and exit
+	// before they are killed (their tasks are then delivered again). It
+	// holds whatever the state of the brokers. Default 30s; Serve ignores it.
+	StopTimeout time.Duration
 
 	status io.Writer // the supervisor's status pipe, set by Main
 	ppid   int       // the supervisor's pid, set by Main: exit if it changes
@@ -112,6 +117,9 @@ func (c *Config) connectOptions() []nats.Option {
 	return opts
 }
 
+// DefaultStopTimeout is Config.StopTimeout's default.
+const DefaultStopTimeout = 30 * time.Second
+
 // ExitHardTimeout is the exit code of a worker process that gave up on a
 // task ignoring its hard timeout.
 const ExitHardTimeout = 3
@@ -132,7 +140,7 @@ func (c *Config) setDefaults() error {
 	if c.GOMAXPROCS < -1 {
 		return fmt.Errorf("%w: GOMAXPROCS %d: want -1 (Go's default), 0 (1) or more", ErrInvalidConfig, c.GOMAXPROCS)
 	}
-	if c.MaxTasksPerChild < 0 || c.AckWait < 0 || c.GiveBackAfter < 0 || c.HardTimeoutGrace < 0 {
+	if c.MaxTasksPerChild < 0 || c.AckWait < 0 || c.GiveBackAfter < 0 || c.HardTimeoutGrace < 0 || c.StopTimeout < 0 {
 		return fmt.Errorf("%w: negative setting", ErrInvalidConfig)
 	}
 	if c.Registry == nil {
@@ -146,6 +154,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.HardTimeoutGrace == 0 {
 		c.HardTimeoutGrace = time.Second
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = DefaultStopTimeout
 	}
 	if c.Init == nil {
 		c.Init = startHook()

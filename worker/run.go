@@ -62,7 +62,7 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 		TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
 		Pool: cfg.Pool, MaxTasksPerChild: cfg.MaxTasksPerChild, AckWait: cfg.AckWait,
 		LogLevel: cfg.LogLevel, LogFormat: cfg.LogFormat, GOMAXPROCS: spawn.ChildGOMAXPROCS(cfg.GOMAXPROCS)}
-	sup, err := supervise.New(processes, child, nc, log, 30*time.Second)
+	sup, err := supervise.New(processes, child, nc, log, cfg.StopTimeout)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@
 // processes (re-executions of itself, one per CPU by default, replaced when
 // they die, exactly as a local pool does) and serves the pool's tasks until
 // it is stopped. A first SIGINT or SIGTERM stops it gracefully (each worker
-// process finishes the task in hand); a second stops it at once.
+// process finishes the task in hand, for at most --stop-timeout, 7s by
+// default: the command is gone within 8s whatever the state of its
+// brokers); a second stops it at once.
 //
 //	PROCPOOL_TOKEN=s3cret procpool-worker --url nats://10.0.0.1:4222,nats://10.0.0.2:4222 --pool default
 //

@@ -73,6 +73,7 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.cfg.TLSKey, "tls-key", os.Getenv("PROCPOOL_TLS_KEY"), "client key PEM `file` (env PROCPOOL_TLS_KEY)")
 	logLevel := fs.String("log-level", envDefault("PROCPOOL_LOG_LEVEL", "info"), "log `level` of this process and its worker processes: debug, info, warn or error (env PROCPOOL_LOG_LEVEL)")
 	fs.StringVar(&o.cfg.LogFormat, "log-format", envDefault("PROCPOOL_LOG_FORMAT", "text"), "log `format` of this process and its worker processes: text or json (env PROCPOOL_LOG_FORMAT)")
+	fs.DurationVar(&o.cfg.StopTimeout, "stop-timeout", stopTimeoutDefault(), "on the first SIGINT or SIGTERM, how long worker processes may take to finish the task in hand before they are killed; the command exits within this plus "+stopBackstop.String()+" whatever the state of its brokers (env PROCPOOL_STOP_TIMEOUT)")
 	fs.DurationVar(&o.wait, "wait", 2*time.Minute, "at start-up, keep retrying for this `duration` while the broker is unreachable or not ready")
 	fs.BoolVar(&o.check, "check", false, "only check that the broker answers (JetStream included) with these credentials, then exit 0 or 1; for container health checks")
 	fs.StringVar(&o.metrics, "metrics", os.Getenv("PROCPOOL_METRICS"), "serve the worker processes' Prometheus metrics on `host:port` at /metrics (env PROCPOOL_METRICS)")
@@ -101,6 +102,8 @@ func parse(args []string, stdout, stderr io.Writer) (options, int, bool) {
 		return bad("--max-tasks-per-child %d: negative", o.cfg.MaxTasksPerChild)
 	case o.cfg.GOMAXPROCS == 0 || o.cfg.GOMAXPROCS < -1:
 		return bad("--gomaxprocs %d: want 1 or more, or -1 for Go's default", o.cfg.GOMAXPROCS)
+	case o.cfg.StopTimeout <= 0:
+		return bad("--stop-timeout (or PROCPOOL_STOP_TIMEOUT=%q): want a positive duration", os.Getenv("PROCPOOL_STOP_TIMEOUT"))
 	case o.wait < 0:
 		return bad("--wait %s: negative", o.wait)
 	case (o.cfg.TLSCert == "") != (o.cfg.TLSKey == ""):
@@ -159,8 +162,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if _, ok := <-sigs; !ok {
 			return
 		}
-		log.Info("stopping: worker processes finish the task in hand (signal again to stop now)")
+		log.Info("stopping: worker processes finish the task in hand (signal again to stop now)", "within", o.cfg.StopTimeout)
 		cancel()
+		// The bound holds whatever the brokers do: past it, exit; the
+		// worker processes die with this one (end of file on their stdin,
+		// and the parent-death signal on Linux).
+		time.AfterFunc(o.cfg.StopTimeout+stopBackstop, func() {
+			log.Error("stop took longer than --stop-timeout; exiting now", "stop-timeout", o.cfg.StopTimeout)
+			os.Exit(1)
+		})
 		if _, ok := <-sigs; ok {
 			log.Warn("stopped at once")
 			os.Exit(130)
@@ -216,6 +226,28 @@ func serve(ctx context.Context, o options, log *slog.Logger) int {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// defaultStopTimeout is --stop-timeout's default: with stopBackstop, the
+// command is gone within 8s of a SIGTERM, inside the 10s that docker and
+// podman wait before they SIGKILL a container.
+const defaultStopTimeout = 7 * time.Second
+
+// stopBackstop is how long after --stop-timeout the command exits even if
+// stopping its worker processes has not returned.
+const stopBackstop = time.Second
+
+// stopTimeoutDefault is PROCPOOL_STOP_TIMEOUT if it parses, else
+// defaultStopTimeout (a bad value is reported by parse's check).
+func stopTimeoutDefault() time.Duration {
+	if v := os.Getenv("PROCPOOL_STOP_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return -1
+		}
+		return d
+	}
+	return defaultStopTimeout
 }
 
 func envDefault(name, def string) string {

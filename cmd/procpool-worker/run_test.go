@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseTakesSecretsOutOfEnvironment: procpool-worker reads its
@@ -67,5 +68,34 @@ func TestParseRefusesDottedUser(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "no dots") {
 		t.Fatalf("stderr does not name the rule:\n%s", errOut.String())
+	}
+}
+
+// TestParseStopTimeout: the stop bound is 7s unless --stop-timeout or
+// PROCPOOL_STOP_TIMEOUT says otherwise, and must be positive.
+func TestParseStopTimeout(t *testing.T) {
+	t.Setenv("PROCPOOL_URL", "nats://127.0.0.1:4222")
+	t.Setenv("PROCPOOL_TOKEN", "")
+	t.Setenv("PROCPOOL_USER", "")
+	for _, c := range []struct {
+		env  string
+		args []string
+		want time.Duration // 0: refused
+	}{
+		{"", nil, 7 * time.Second},
+		{"3s", nil, 3 * time.Second},
+		{"3s", []string{"--stop-timeout", "20s"}, 20 * time.Second},
+		{"", []string{"--stop-timeout", "0s"}, 0},
+		{"soon", nil, 0},
+	} {
+		t.Setenv("PROCPOOL_STOP_TIMEOUT", c.env)
+		var out, errOut bytes.Buffer
+		o, code, ok := parse(c.args, &out, &errOut)
+		switch {
+		case c.want == 0 && (ok || code != 2 || !strings.Contains(errOut.String(), "stop-timeout")):
+			t.Errorf("env %q args %q: accepted (ok %v, code %d, %s), want refused", c.env, c.args, ok, code, errOut.String())
+		case c.want != 0 && (!ok || o.cfg.StopTimeout != c.want):
+			t.Errorf("env %q args %q: stop timeout %s (ok %v: %s), want %s", c.env, c.args, o.cfg.StopTimeout, ok, errOut.String(), c.want)
+		}
 	}
 }

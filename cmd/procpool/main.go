@@ -6,6 +6,7 @@
 //	procpool bench [--json]  # the workloads of py_anchor.py, side by side
 //	procpool status --url U  # a pool's workers, queue and throughput
 //	procpool dashboard --url U  # the same, live in a browser
+//	procpool chaos --duration D --seed S  # random faults on a cluster, every task checked
 package main
 
 import (
@@ -35,6 +36,7 @@ Commands:
   bench     the workloads of Python's py_anchor.py, for a side-by-side comparison
   status    a pool's workers, queue and throughput (--url, --pool; --json, --watch)
   dashboard a live web page of a pool's workers, calls and failures (--url, --pool|--all)
+  chaos     a cluster, worker hosts and callers under random faults, then a check of every task (--duration, --seed)
   version   print the version
 
 Run 'procpool <command> -h' for a command's flags.
@@ -87,6 +89,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 		return runStatus(ctx, rest, stdout, stderr)
 	case "dashboard":
 		return runDashboard(ctx, rest, stdout, stderr)
+	case "chaos":
+		return runChaos(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "procpool", version())
 		return 0

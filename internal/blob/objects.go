@@ -81,24 +81,70 @@ func (o *Objects) Put(ctx context.Context, prefix string, parts ...[]byte) (wire
 	return o.putSync(ctx, o.js, prefix, parts...)
 }
 
-// Get fetches an object ref's value.
+// Get fetches an object ref's value. Each read is one attempt with a
+// deadline of its own, attemptTimeout(ref.Size), and a read that misses it
+// is started again, until ctx ends: a JetStream API reply lost in a leader
+// change or a reconnect, or an ordered consumer that stopped delivering,
+// would otherwise hold the read until ctx's own deadline (minutes), and a
+// worker fetching its task's argument sends progress all that time, so
+// that nobody redelivers the task. A read that fails is tried again for
+// up to retryWindow: on a cluster, the object's metadata is read with a
+// direct get, which any replica answers, and one that is behind (a node
+// just restarted or reconnected) answers "not found" for an object the
+// leader has; a leader election answers "temporarily unavailable". Both
+// made large values fail under the chaos run's faults (issue 18) while
+// small ones went through.
 func (o *Objects) Get(ctx context.Context, ref wire.Ref) ([]byte, error) {
 	if err := ref.Valid(); err != nil || ref.Kind != wire.RefObject {
 		return nil, fmt.Errorf("procpool: bad object ref %v: %v", ref, err)
 	}
-	// A read whose digest does not match is read again: one mismatch was
-	// seen under load on a 3-node cluster after a node was killed, and not
-	// reproduced; the reader (an ordered consumer that resets on a gap) is
-	// the suspect. Reading again costs little, and a value that is really
-	// corrupt still fails, the third time.
-	var err error
-	for range 3 {
-		var b []byte
-		if b, err = o.get(ctx, ref); !errors.Is(err, jetstream.ErrDigestMismatch) {
+	var firstFailure time.Time
+	mismatches := 0
+	backoff := 100 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout(ref.Size))
+		b, err := o.get(actx, ref)
+		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		switch {
+		case err == nil || ctx.Err() != nil:
 			return b, err
+		case stalled:
+			continue // this attempt's deadline, not the caller's: again
+		case errors.Is(err, jetstream.ErrDigestMismatch):
+			// One mismatch was seen under load on a 3-node cluster after
+			// a node was killed, and not reproduced; the reader (an
+			// ordered consumer that resets on a gap) is the suspect. A
+			// value that is really corrupt still fails, the third time.
+			if mismatches++; mismatches == 3 {
+				return nil, err
+			}
+			continue
 		}
+		if firstFailure.IsZero() {
+			firstFailure = time.Now()
+		}
+		if time.Since(firstFailure) >= retryWindow {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
 	}
-	return nil, err
+}
+
+// retryWindow is how long Get tries again a read that failed (rather than
+// stalled): long enough for a replica to catch up or a leader to be
+// elected, short enough that a value really gone fails soon.
+const retryWindow = 5 * time.Second
+
+// attemptTimeout bounds one read of a size-byte object: 15s, and the time
+// to move it at 2 MiB/s, far below what a read takes when it goes at all.
+func attemptTimeout(size int64) time.Duration {
+	return 15*time.Second + time.Duration(size/(2<<20))*time.Second
 }
 
 // get reads an object once.

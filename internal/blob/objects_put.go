@@ -81,8 +81,7 @@ func publishAcked(ctx context.Context, js jetstream.JetStream, m *nats.Msg) erro
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		var api *jetstream.APIError
-		if errors.As(err, &api) {
+		if !retryable(err) {
 			return err // refused (full, forbidden): trying again will not help
 		}
 		select {
@@ -91,6 +90,25 @@ func publishAcked(ctx context.Context, js jetstream.JetStream, m *nats.Msg) erro
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// errDuplicateInProcess is JetStream's JSStreamDuplicateMessageConflict
+// (409): a message with this id is still being stored on the cluster
+// (the first publish, whose acknowledgement was lost or late, as around a
+// leader change). It is no refusal: published again a moment later, the
+// message is acknowledged (as a duplicate once the first is stored).
+const errDuplicateInProcess = 10158
+
+// retryable says whether a publish that failed with err may succeed if
+// made again with the same message id: every error but a refusal from
+// JetStream, and that one conflict (seen as a large argument's spurious
+// failure by the chaos run, issue 18).
+func retryable(err error) bool {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) {
+		return true
+	}
+	return api.ErrorCode == errDuplicateInProcess
 }
 
 // eachChunk calls f with the concatenation of parts cut into chunks of

@@ -3,12 +3,14 @@ package blob
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
 )
@@ -86,5 +88,28 @@ func TestPutObject(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	if stack := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stack, "resetPendingAcksOnReconnect") {
 		t.Fatalf("Put left an asynchronous publisher behind:\n%s", stack)
+	}
+}
+
+// TestPublishRetryableErrors: a chunk publish answered "duplicate message
+// id is in process" (409, 10158: the first try is still being stored, as
+// in a leader change) is published again, not failed: the chaos run
+// (issue 18) saw a large argument fail that way. A refusal (a full stream,
+// a permission) is not retried; a lost acknowledgement is.
+func TestPublishRetryableErrors(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&jetstream.APIError{Code: 409, ErrorCode: errDuplicateInProcess, Description: "duplicate message id is in process"}, true},
+		{fmt.Errorf("wrapped: %w", &jetstream.APIError{Code: 409, ErrorCode: errDuplicateInProcess}), true},
+		{&jetstream.APIError{Code: 503, ErrorCode: 10077, Description: "maximum messages exceeded"}, false},
+		{&jetstream.APIError{Code: 403, ErrorCode: 10076, Description: "permission denied"}, false},
+		{context.DeadlineExceeded, true},
+		{nats.ErrTimeout, true},
+	} {
+		if got := retryable(c.err); got != c.want {
+			t.Errorf("retryable(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }

@@ -44,12 +44,50 @@ func (v *Values) objects(ctx context.Context) (*Objects, error) {
 	if v.obj != nil {
 		return v.obj, nil
 	}
-	o, err := OpenObjects(ctx, v.js, v.bucket, v.cfg)
+	o, err := openObjects(ctx, v.js, v.bucket, v.cfg)
 	if err != nil {
 		return nil, err // not kept: the next call tries again
 	}
 	v.obj = o
 	return o, nil
+}
+
+// openAttempt bounds one attempt to bind to the bucket: a few JetStream
+// API requests, each answered in milliseconds when it is answered at all.
+const openAttempt = 10 * time.Second
+
+// openObjects is OpenObjects in attempts of openAttempt, started again
+// until ctx ends when one misses its deadline, and for up to retryWindow
+// when one fails: a request whose reply was lost in a leader change would
+// otherwise hold it for all of ctx (a caller's call, minutes: the chaos
+// run's seed 7 hung a large Apply 2 minutes this way, issue 18).
+func openObjects(ctx context.Context, js jetstream.JetStream, bucket string, cfg ObjectsConfig) (*Objects, error) {
+	var firstFailure time.Time
+	backoff := 100 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, openAttempt)
+		o, err := OpenObjects(actx, js, bucket, cfg)
+		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return o, err
+		case stalled:
+			continue
+		}
+		if firstFailure.IsZero() {
+			firstFailure = time.Now()
+		}
+		if time.Since(firstFailure) >= retryWindow {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 // Put stores the concatenation of parts: as a file in the value directory
