@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -42,12 +43,25 @@ func TestChaosShortRun(t *testing.T) {
 	const seed = "18"
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
+	// The run's directory (history, every process's log) outlives a
+	// failed test, for whoever reads the failure.
+	dir, err := os.MkdirTemp("", "procpool-chaos-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the run's history and logs are kept in %s", dir)
+		} else {
+			os.RemoveAll(dir)
+		}
+	})
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin.procpool, "chaos", "--duration", "60s", "--seed", seed, "--json",
-		"--worker", bin.worker, "--dir", t.TempDir())
+		"--worker", bin.worker, "--dir", dir)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.SysProcAttr = testProcAttr()
-	err := cmd.Run()
+	err = cmd.Run()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var rep chaosReport
 	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); jerr != nil {

@@ -13,7 +13,13 @@ import (
 // Explaining windows: how far around a re-execution or a duplicate a
 // fault may be and still explain it.
 const (
-	execSlack  = 2 * time.Second  // clock and scheduling noise around executions
+	// A task message taken during a fault may run only after the fault
+	// ended: a worker hands the tasks it has not started back for up to
+	// 10s and JetStream redelivers after the 5s ack wait. So a fault up to
+	// execBefore before the first execution explains a repeat (the CI run
+	// with seed 18 saw one end 6s before; with 2s it was reported).
+	execBefore = 15 * time.Second
+	execAfter  = 2 * time.Second  // clock and scheduling noise
 	queueSlack = 60 * time.Second // a queue message goes back after its ack wait (30s)
 )
 
@@ -22,8 +28,8 @@ func check(h *History, rep *Report) {
 	v := func(rule, format string, a ...any) {
 		rep.Violations = append(rep.Violations, Violation{Rule: rule, Detail: fmt.Sprintf(format, a...)})
 	}
-	explained := func(from, to time.Time, slack time.Duration) bool {
-		from, to = from.Add(-slack), to.Add(slack)
+	explained := func(from, to time.Time, before, after time.Duration) bool {
+		from, to = from.Add(-before), to.Add(after)
 		for _, f := range h.Faults {
 			if !f.Start.After(to) && !f.End.Before(from) {
 				return true
@@ -109,7 +115,7 @@ func check(h *History, rep *Report) {
 		if len(xs) > 1 {
 			rep.Retried++
 			sort.Slice(xs, func(i, j int) bool { return xs[i].T.Before(xs[j].T) })
-			if !explained(xs[0].T, xs[len(xs)-1].T, execSlack) {
+			if !explained(xs[0].T, xs[len(xs)-1].T, execBefore, execAfter) {
 				v("retry-explained", "task %s (%s): executed %d times (%s to %s) with no fault around", key, t.call, len(xs),
 					xs[0].T.Format("15:04:05.000"), xs[len(xs)-1].T.Format("15:04:05.000"))
 			}
@@ -149,7 +155,7 @@ func check(h *History, rep *Report) {
 		if len(ts) > 1 {
 			rep.QueueDuplicates++
 			slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-			if !explained(ts[0], ts[len(ts)-1], queueSlack) {
+			if !explained(ts[0], ts[len(ts)-1], queueSlack, queueSlack) {
 				v("queue-duplicate-explained", "queue item %s got %d times with no fault around", key, len(ts))
 			}
 		}

@@ -37,8 +37,8 @@ type procID struct {
 
 func newProcs() *procs { return &procs{seen: map[procID]string{}} }
 
-// start runs argv with env (added to this process's environment, minus
-// the variables the run sets itself) and output to logPath.
+// start runs argv with env (added to this process's environment, less
+// its PROCPOOL_ variables) and its output appended to logPath.
 func (ps *procs) start(name, logPath string, env []string, argv ...string) (*proc, error) {
 	out, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -65,9 +65,8 @@ func (ps *procs) start(name, logPath string, env []string, argv ...string) (*pro
 	return p, nil
 }
 
-// cleanEnv is this process's environment without the PROCPOOL_ settings
-// (the run gives each process its own) and without a CI variable's effect
-// on nothing: only PROCPOOL_* is removed.
+// cleanEnv is this process's environment without its PROCPOOL_ settings:
+// the run gives each process it starts its own.
 func cleanEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
