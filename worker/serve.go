@@ -60,7 +60,8 @@ type executor struct {
 
 // Serve runs a worker: it takes the pool's tasks one message at a time,
 // runs them with the registry's functions and sends each result to its
-// caller's inbox, until ctx ends (it then finishes the message in hand),
+// caller's inbox, until ctx ends (it then finishes the message in hand,
+// whose tasks' contexts the stop does not cancel),
 // MaxTasksPerChild tasks are done, or the connection closes for good.
 // It returns nil on a normal stop.
 func Serve(ctx context.Context, cfg Config) error {
@@ -213,7 +214,10 @@ func (rt *executor) pullLoop(ctx context.Context, closed <-chan struct{}) error 
 				continue
 			}
 			outstanding = false
-			rt.handle(ctx, m)
+			// The message in hand is finished, not cancelled, when the
+			// worker is asked to stop: the stop only ends the taking of
+			// more (the supervisor's stop timeout bounds how long).
+			rt.handle(context.WithoutCancel(ctx), m)
 			if rt.recycleDue() && !draining {
 				rt.status(spawn.StatusRecycle, fmt.Sprint(rt.done.Load()))
 				draining, drained = true, rt.drain(sub)
