@@ -3,12 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -151,48 +148,7 @@ func syncRole(role string) error {
 // and update one Dict key: the totals are exact. Then one holds a lock
 // and is SIGKILLed; the other takes it once the lease has run out.
 func TestNetnsIPCSync(t *testing.T) {
-	if _, err := exec.LookPath("ip"); err != nil {
-		skipOutsideCI(t, "no ip(8) (iproute2) on this machine")
-	}
-	id := fmt.Sprintf("%04x", rand.IntN(1<<16))
-	ns := map[string]string{"broker": "pp-sb-" + id, "a": "pp-sa-" + id, "b": "pp-sc-" + id}
-	net := 200 + rand.IntN(50)
-	ip := func(args ...string) error {
-		out, err := exec.Command("ip", args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	if err := ip("netns", "add", ns["broker"]); err != nil {
-		t.Skipf("the kernel refuses network namespaces here: %v", err)
-	}
-	t.Cleanup(func() { _ = ip("netns", "del", ns["broker"]) })
-	for _, role := range []string{"a", "b"} {
-		if err := ip("netns", "add", ns[role]); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ip("netns", "del", ns[role]) })
-	}
-	must := func(args ...string) {
-		t.Helper()
-		if err := ip(args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, n := range ns {
-		must("-n", n, "link", "set", "lo", "up")
-	}
-	brokerAddr := map[string]string{}
-	for i, role := range []string{"a", "b"} {
-		bEnd, oEnd := fmt.Sprintf("pps%s%d", id, i), fmt.Sprintf("ppt%s%d", id, i)
-		must("link", "add", bEnd, "netns", ns["broker"], "type", "veth", "peer", "name", oEnd, "netns", ns[role])
-		brokerAddr[role] = fmt.Sprintf("10.%d.%d.1", net, i+1)
-		must("-n", ns["broker"], "addr", "add", brokerAddr[role]+"/30", "dev", bEnd)
-		must("-n", ns[role], "addr", "add", fmt.Sprintf("10.%d.%d.2/30", net, i+1), "dev", oEnd)
-		must("-n", ns["broker"], "link", "set", bEnd, "up")
-		must("-n", ns[role], "link", "set", oEnd, "up")
-	}
+	ns, brokerAddr := netnsStar(t, "s", "a", "b")
 
 	bin := buildBinaries(t)
 	self, err := os.Executable()

@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"regexp"
@@ -17,48 +15,7 @@ import (
 // The caller is `procpool demo --processes 0`, which exits 0 only when
 // every result is right (a worker killed mid-task included).
 func TestNetnsBrokerWorkersCaller(t *testing.T) {
-	if _, err := exec.LookPath("ip"); err != nil {
-		skipOutsideCI(t, "no ip(8) (iproute2) on this machine")
-	}
-	id := fmt.Sprintf("%04x", rand.IntN(1<<16))
-	ns := map[string]string{"broker": "pp-b-" + id, "worker": "pp-w-" + id, "caller": "pp-c-" + id}
-	net := 200 + rand.IntN(50) // 10.<net>.1.0/30 broker-worker, 10.<net>.2.0/30 broker-caller
-	ip := func(args ...string) error {
-		out, err := exec.Command("ip", args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	if err := ip("netns", "add", ns["broker"]); err != nil {
-		t.Skipf("the kernel refuses network namespaces here: %v", err)
-	}
-	t.Cleanup(func() { _ = ip("netns", "del", ns["broker"]) })
-	for _, role := range []string{"worker", "caller"} {
-		if err := ip("netns", "add", ns[role]); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ip("netns", "del", ns[role]) })
-	}
-	must := func(args ...string) {
-		t.Helper()
-		if err := ip(args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, n := range ns {
-		must("-n", n, "link", "set", "lo", "up")
-	}
-	brokerAddr := map[string]string{}
-	for i, role := range []string{"worker", "caller"} {
-		bEnd, oEnd := fmt.Sprintf("ppb%s%d", id, i), fmt.Sprintf("ppo%s%d", id, i)
-		must("link", "add", bEnd, "netns", ns["broker"], "type", "veth", "peer", "name", oEnd, "netns", ns[role])
-		brokerAddr[role] = fmt.Sprintf("10.%d.%d.1", net, i+1)
-		must("-n", ns["broker"], "addr", "add", brokerAddr[role]+"/30", "dev", bEnd)
-		must("-n", ns[role], "addr", "add", fmt.Sprintf("10.%d.%d.2/30", net, i+1), "dev", oEnd)
-		must("-n", ns["broker"], "link", "set", bEnd, "up")
-		must("-n", ns[role], "link", "set", oEnd, "up")
-	}
+	ns, brokerAddr := netnsStar(t, "", "worker", "caller")
 
 	bin := buildBinaries(t)
 	const token = "netns-test-token"
@@ -100,5 +57,5 @@ func TestNetnsBrokerWorkersCaller(t *testing.T) {
 			t.Fatalf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	t.Logf("caller in %s, worker host in %s, broker in %s (10.%d.0.0/16):\n%s", ns["caller"], ns["worker"], ns["broker"], net, tail(string(out), 12))
+	t.Logf("caller in %s, worker host in %s, broker in %s (reached at %s and %s):\n%s", ns["caller"], ns["worker"], ns["broker"], brokerAddr["worker"], brokerAddr["caller"], tail(string(out), 12))
 }
