@@ -98,9 +98,8 @@ func (o *Objects) Get(ctx context.Context, ref wire.Ref) ([]byte, error) {
 	if err := ref.Valid(); err != nil || ref.Kind != wire.RefObject {
 		return nil, fmt.Errorf("procpool: bad object ref %v: %v", ref, err)
 	}
-	var firstFailure time.Time
+	var retry retrying
 	mismatches := 0
-	backoff := 100 * time.Millisecond
 	for {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout(ref.Size))
 		b, err := o.get(actx, ref)
@@ -121,19 +120,34 @@ func (o *Objects) Get(ctx context.Context, ref wire.Ref) ([]byte, error) {
 			}
 			continue
 		}
-		if firstFailure.IsZero() {
-			firstFailure = time.Now()
-		}
-		if time.Since(firstFailure) >= retryWindow {
+		if !retry.again(ctx) {
 			return nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// retrying paces the attempts after a failure: backing off from 100 ms to
+// 1 s, for retryWindow from the first failure, and not past ctx.
+type retrying struct {
+	first   time.Time
+	backoff time.Duration
+}
+
+// again waits before the next attempt and reports whether to make it.
+func (r *retrying) again(ctx context.Context) bool {
+	if r.first.IsZero() {
+		r.first, r.backoff = time.Now(), 100*time.Millisecond
+	}
+	if time.Since(r.first) >= retryWindow {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(r.backoff):
+	}
+	r.backoff = min(2*r.backoff, time.Second)
+	return true
 }
 
 // retryWindow is how long Get tries again a read that failed (rather than

@@ -62,8 +62,7 @@ const openAttempt = 10 * time.Second
 // otherwise hold it for all of ctx (a caller's call, minutes: the chaos
 // run's seed 7 hung a large Apply 2 minutes this way, issue 18).
 func openObjects(ctx context.Context, js jetstream.JetStream, bucket string, cfg ObjectsConfig) (*Objects, error) {
-	var firstFailure time.Time
-	backoff := 100 * time.Millisecond
+	var retry retrying // objects.go
 	for {
 		actx, cancel := context.WithTimeout(ctx, openAttempt)
 		o, err := OpenObjects(actx, js, bucket, cfg)
@@ -75,18 +74,9 @@ func openObjects(ctx context.Context, js jetstream.JetStream, bucket string, cfg
 		case stalled:
 			continue
 		}
-		if firstFailure.IsZero() {
-			firstFailure = time.Now()
-		}
-		if time.Since(firstFailure) >= retryWindow {
+		if !retry.again(ctx) {
 			return nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Second)
 	}
 }
 
