@@ -58,13 +58,9 @@ func NewBarrier(ctx context.Context, nc *nats.Conn, name string, parties int, op
 	if parties < 1 || parties > maxParties {
 		return nil, fmt.Errorf("%w: barrier %q: parties %d not in 1..%d", ErrInvalidArgument, name, parties, maxParties)
 	}
-	so, err := syncOptionsOf(opts)
+	_, js, kv, err := openSync(ctx, nc, "barrier", name, opts)
 	if err != nil {
 		return nil, err
-	}
-	js, kv, err := syncKV(ctx, nc, so)
-	if err != nil {
-		return nil, fmt.Errorf("ipc: barrier %q: %w", name, err)
 	}
 	b := &Barrier{name: name, key: syncKey("barrier", name), parties: parties, js: js, kv: kv}
 	data, _ := json.Marshal(barrierState{Parties: parties, Round: 1})

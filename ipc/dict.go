@@ -46,13 +46,9 @@ func NewDict[V any](ctx context.Context, nc *nats.Conn, name string, opts ...Opt
 	if err := validName("dict", name); err != nil {
 		return nil, err
 	}
-	so, err := syncOptionsOf(opts)
+	_, js, kv, err := openSync(ctx, nc, "dict", name, opts)
 	if err != nil {
 		return nil, err
-	}
-	js, kv, err := syncKV(ctx, nc, so)
-	if err != nil {
-		return nil, fmt.Errorf("ipc: dict %q: %w", name, err)
 	}
 	return &Dict[V]{name: name, key: syncKey("dict", name), js: js, kv: kv}, nil
 }

@@ -28,13 +28,9 @@ func NewEvent(ctx context.Context, nc *nats.Conn, name string, opts ...Option) (
 	if err := validName("event", name); err != nil {
 		return nil, err
 	}
-	so, err := syncOptionsOf(opts)
+	_, js, kv, err := openSync(ctx, nc, "event", name, opts)
 	if err != nil {
 		return nil, err
-	}
-	js, kv, err := syncKV(ctx, nc, so)
-	if err != nil {
-		return nil, fmt.Errorf("ipc: event %q: %w", name, err)
 	}
 	return &Event{name: name, key: syncKey("event", name), js: js, kv: kv}, nil
 }

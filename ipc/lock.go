@@ -56,13 +56,9 @@ func NewLock(ctx context.Context, nc *nats.Conn, name string, opts ...Option) (*
 	if err := validName("lock", name); err != nil {
 		return nil, err
 	}
-	so, err := syncOptionsOf(opts)
+	so, js, kv, err := openSync(ctx, nc, "lock", name, opts)
 	if err != nil {
 		return nil, err
-	}
-	js, kv, err := syncKV(ctx, nc, so)
-	if err != nil {
-		return nil, fmt.Errorf("ipc: lock %q: %w", name, err)
 	}
 	return &Lock{name: name, key: syncKey("lock", name), js: js, kv: kv, lease: so.lease}, nil
 }

@@ -53,13 +53,9 @@ func NewSemaphore(ctx context.Context, nc *nats.Conn, name string, n int, opts .
 	if n < 1 || n > maxSemaphore {
 		return nil, fmt.Errorf("%w: semaphore %q: count %d not in 1..%d", ErrInvalidArgument, name, n, maxSemaphore)
 	}
-	so, err := syncOptionsOf(opts)
+	so, js, kv, err := openSync(ctx, nc, "semaphore", name, opts)
 	if err != nil {
 		return nil, err
-	}
-	js, kv, err := syncKV(ctx, nc, so)
-	if err != nil {
-		return nil, fmt.Errorf("ipc: semaphore %q: %w", name, err)
 	}
 	s := &Semaphore{name: name, key: syncKey("sem", name), n: n, js: js, kv: kv, lease: so.lease}
 	count := strconv.Itoa(n)

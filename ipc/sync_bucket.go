@@ -137,3 +137,17 @@ func watchKeys(ctx context.Context, kv jetstream.KeyValue, filter string) (<-cha
 	}
 	return w.Updates(), func() { _ = w.Stop() }
 }
+
+// openSync reads a primitive's options and binds to the pool's sync
+// bucket; errors name the primitive (kind and name).
+func openSync(ctx context.Context, nc *nats.Conn, kind, name string, opts []Option) (syncOptions, jetstream.JetStream, jetstream.KeyValue, error) {
+	so, err := syncOptionsOf(opts)
+	if err != nil {
+		return so, nil, nil, err
+	}
+	js, kv, err := syncKV(ctx, nc, so)
+	if err != nil {
+		return so, nil, nil, fmt.Errorf("ipc: %s %q: %w", kind, name, err)
+	}
+	return so, js, kv, nil
+}

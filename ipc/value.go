@@ -34,13 +34,9 @@ func NewValue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	if err := validName("value", name); err != nil {
 		return nil, err
 	}
-	so, err := syncOptionsOf(opts)
+	_, js, kv, err := openSync(ctx, nc, "value", name, opts)
 	if err != nil {
 		return nil, err
-	}
-	js, kv, err := syncKV(ctx, nc, so)
-	if err != nil {
-		return nil, fmt.Errorf("ipc: value %q: %w", name, err)
 	}
 	return &Value[T]{name: name, key: syncKey("value", name), js: js, kv: kv}, nil
 }
