@@ -179,7 +179,7 @@ func resultError(task string, r *wire.Result, src *source, index int) error {
 	case codeClosed:
 		return ErrClosed
 	case codeQueue:
-		return fmt.Errorf("pool: task %s: %s", task, r.Err.Message)
+		return fmt.Errorf("pool: task %s: %w: %s", task, ErrUnavailable, r.Err.Message)
 	}
 	return newTaskError(task, r.Err, src, r.Attempt, index+r.Err.Item)
 }

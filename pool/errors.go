@@ -30,6 +30,12 @@ var (
 	ErrBadInput = errors.New("pool: bad task input")
 	// ErrBadOutput: the task's result could not be encoded or sent back.
 	ErrBadOutput = errors.New("pool: bad task output")
+	// ErrUnavailable: the broker did not confirm that a task was queued,
+	// after several tries spread over about half a minute (brokers down,
+	// or a cluster without a JetStream leader, for that long). The task
+	// may have been queued all the same and run; its result is then
+	// dropped. Calls on a pool whose broker came back succeed again.
+	ErrUnavailable = errors.New("pool: broker unavailable")
 	// ErrInvalidOption wraps every error from an invalid Option or MapOption
 	// (and from an invalid queue option: it is [ipc.ErrInvalidOption]).
 	ErrInvalidOption = wire.ErrInvalidOption

@@ -165,6 +165,8 @@ func kindOf(err error) string {
 		return "bad_output"
 	case errors.Is(err, pool.ErrTaskFailed):
 		return "task_failed"
+	case errors.Is(err, pool.ErrUnavailable):
+		return "unavailable"
 	default:
 		return "untyped"
 	}
