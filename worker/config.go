@@ -89,7 +89,9 @@ type Config struct {
 	// StopTimeout bounds Run's graceful stop: once its context ends, the
 	// worker processes have this long to finish the task in hand and exit
 	// before they are killed (their tasks are then delivered again). It
-	// holds whatever the state of the brokers. Default 30s; Serve ignores it.
+	// holds whatever the state of the brokers. With no processes, Run
+	// serves in this process and returns an error once it has waited this
+	// long for the task in hand. Default 30s; Serve ignores it.
 	StopTimeout time.Duration
 
 	status io.Writer // the supervisor's status pipe, set by Main

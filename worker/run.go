@@ -33,7 +33,7 @@ func Run(ctx context.Context, cfg Config, processes int) error {
 		return fmt.Errorf("%w: processes %d", ErrInvalidConfig, processes)
 	}
 	if processes == 0 {
-		return Serve(ctx, cfg)
+		return serveBounded(ctx, cfg)
 	}
 	if err := cfg.forProcesses(); err != nil {
 		return err
@@ -105,4 +105,33 @@ func (c *Config) forProcesses() error {
 		return fmt.Errorf("%w: Run with worker processes cannot hand them %s; set them only with processes 0 or Serve", ErrInvalidConfig, strings.Join(bad, ", "))
 	}
 	return nil
+}
+
+// serveBounded is Run with no processes: Serve in this process, its stop
+// bounded by cfg.StopTimeout as the processes' is. A stop does not cancel
+// the task in hand, so a long one would otherwise hold Run for as long as
+// it runs; past the bound Run returns an error and leaves the task to the
+// process's exit (its message is delivered again once the connection is
+// gone).
+func serveBounded(ctx context.Context, cfg Config) error {
+	if cfg.StopTimeout < 0 {
+		return fmt.Errorf("%w: negative StopTimeout", ErrInvalidConfig)
+	}
+	timeout := cfg.StopTimeout
+	if timeout == 0 {
+		timeout = DefaultStopTimeout
+	}
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, cfg) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(timeout):
+		return fmt.Errorf("worker: stop: the task in hand still runs after %s (Config.StopTimeout); it runs again elsewhere once this process exits", timeout)
+	}
 }
