@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -55,14 +56,26 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// open loads the page at url and waits until it has rendered a state from
-// the server (body[data-updates] set by app.js) with the pool's section.
-func open(t *testing.T, ctx context.Context, url, poolName string) {
+// navigate loads url in the tab, waits for the page to load, and returns
+// the response of its document (after any redirect).
+func navigate(t *testing.T, ctx context.Context, url string) *network.Response {
 	t.Helper()
 	nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(nctx, chromedp.Navigate(url)); err != nil {
+	resp, err := chromedp.RunResponse(nctx, chromedp.Navigate(url))
+	if err != nil {
 		t.Fatalf("navigate to %s: %v", url, err)
+	}
+	return resp
+}
+
+// open loads the page at url, which must answer 200 OK, and waits until it
+// has rendered a state from the server (body[data-updates] set by app.js)
+// with the pool's section.
+func open(t *testing.T, ctx context.Context, url, poolName string) {
+	t.Helper()
+	if resp := navigate(t, ctx, url); resp.Status != 200 {
+		t.Fatalf("navigate to %s: %d %s", url, resp.Status, resp.StatusText)
 	}
 	waitJS(t, ctx, 30*time.Second, "the page to render the pool",
 		`document.body.dataset.updates > 0 && document.querySelector('section.pool[data-pool="`+poolName+`"] .chart canvas') !== null`,

@@ -192,8 +192,12 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if tok := r.URL.Query().Get("token"); tok != "" && s.cfg.Token != "" {
 			// Keep the token in a cookie and drop it from the address bar
-			// (and from the history).
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			// (and from the history). Lax, not Strict: a browser does not
+			// send a Strict cookie on a redirect of a navigation another
+			// site started, so a link to the page from a chat or a wiki
+			// would land on the refusal. Lax still keeps the cookie off
+			// cross-site POSTs and subresources.
+			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
