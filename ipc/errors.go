@@ -17,4 +17,8 @@ var (
 	ErrInvalidArgument = wire.ErrInvalidArgument
 	// ErrTooLarge: a value is larger than the value store can hold.
 	ErrTooLarge = wire.ErrTooLarge
+	// ErrUnavailable: the broker or its JetStream could not answer (no
+	// responders, no response from the stream, disconnected, or a cluster
+	// without a leader). The call may succeed once the broker is back.
+	ErrUnavailable = wire.ErrUnavailable
 )

@@ -110,12 +110,12 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 	}
 	var rnd [12]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, nil, fmt.Errorf("pool: new pipe: %w", err)
+		return nil, nil, wire.MarkUnavailable(fmt.Errorf("pool: new pipe: %w", err))
 	}
 	id := hex.EncodeToString(rnd[:])
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pool: new pipe: %w", err)
+		return nil, nil, wire.MarkUnavailable(fmt.Errorf("pool: new pipe: %w", err))
 	}
 	stream := pipeStreamPrefix + id
 	cfg := jetstream.StreamConfig{
@@ -137,7 +137,7 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("pool: new pipe: create stream: %w", err)
+		return nil, nil, wire.MarkUnavailable(fmt.Errorf("pool: new pipe: create stream: %w", err))
 	}
 	for _, end := range []string{"a", "b"} {
 		_, err = js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
@@ -152,7 +152,7 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 		})
 		if err != nil {
 			_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
-			return nil, nil, fmt.Errorf("pool: new pipe: create consumer: %w", err)
+			return nil, nil, wire.MarkUnavailable(fmt.Errorf("pool: new pipe: create consumer: %w", err))
 		}
 	}
 	a, err := openEnd[T](nc, id, "a", o)
@@ -188,10 +188,10 @@ func OpenPipe[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, fmt.Errorf("pool: open pipe %q: %w", name, err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: open pipe %q: %w", name, err))
 	}
 	if _, err := js.Consumer(ctx, pipeStreamPrefix+id, end); err != nil {
-		return nil, fmt.Errorf("pool: open pipe %q: not found or closed: %w", name, err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: open pipe %q: not found or closed: %w", name, err))
 	}
 	return openEnd[T](nc, id, end, o)
 }
@@ -207,7 +207,7 @@ func openEnd[T any](nc *nats.Conn, id, end string, o options) (*PipeEnd[T], erro
 	var err error
 	p.pub, err = newPublisher(nc, o.putWindow)
 	if err != nil {
-		return nil, fmt.Errorf("pool: open pipe %q: %w", p.Name(), err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: open pipe %q: %w", p.Name(), err))
 	}
 	p.js = p.pub.js
 	p.vals = newIPCValues(nc, p.js, p.stream, blob.ObjectsConfig{})
@@ -256,17 +256,17 @@ func (p *PipeEnd[T]) Send(ctx context.Context, v T) error {
 	}
 	data, err := wire.Encode(v)
 	if err != nil {
-		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err))
 	}
 	data, stored, err := p.vals.store(ctx, data)
 	if err != nil {
-		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err))
 	}
 	if err := p.pk.put(ctx, data, stored); err != nil {
 		if stored {
 			p.vals.lost(storedMsg(p.subject, data))
 		}
-		return fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: send: %w", p.Name(), err))
 	}
 	return nil
 }
@@ -277,7 +277,7 @@ func (p *PipeEnd[T]) Send(ctx context.Context, v T) error {
 // any, Closes it (Close sends the end of the stream).
 func (p *PipeEnd[T]) Flush(ctx context.Context) error {
 	if err := p.pk.flush(ctx); err != nil {
-		return fmt.Errorf("pool: pipe %s: flush: %w", p.Name(), err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: flush: %w", p.Name(), err))
 	}
 	return nil
 }
@@ -298,7 +298,7 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 	}
 	p.mu.Unlock()
 	if err := p.cur.lock(ctx); err != nil {
-		return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+		return zero, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 	}
 	defer p.cur.unlock()
 	for {
@@ -316,13 +316,13 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 			}
 			v, err := wire.Decode[T](data)
 			if err != nil {
-				return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+				return zero, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 			}
 			return v, nil
 		}
 		m, at, err := p.pull.next(ctx, true)
 		if err != nil {
-			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+			return zero, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 		}
 		if isEOF(m) {
 			p.ack(m)
@@ -336,7 +336,7 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 			if m.Reply != "" {
 				_ = p.nc.Publish(m.Reply, ackTerm)
 			}
-			return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+			return zero, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 		}
 		skip := 0
 		if len(items) > 1 {
@@ -345,7 +345,7 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 			n, found, err := p.hb.lookup(ctx, m)
 			if err != nil {
 				p.pull.giveBack(m)
-				return zero, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+				return zero, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 			}
 			if found && n >= len(items) { // all received; only the ack was missing
 				p.ack(m)
@@ -430,7 +430,7 @@ func (p *PipeEnd[T]) recvStoredLocked(ctx context.Context) (v T, ok bool, err er
 			c.reset()
 			p.pull.giveBack(m)
 		}
-		return zero, true, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+		return zero, true, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 	}
 	c.take()
 	c.reset()
@@ -438,7 +438,7 @@ func (p *PipeEnd[T]) recvStoredLocked(ctx context.Context) (v T, ok bool, err er
 	p.vals.release(ref)
 	v, err = decodeFetched[T](data)
 	if err != nil {
-		return zero, true, fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err)
+		return zero, true, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 	}
 	return v, true, nil
 }

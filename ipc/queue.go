@@ -146,7 +146,7 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	var err error
 	q.pub, err = newPublisher(nc, o.putWindow)
 	if err != nil {
-		return nil, fmt.Errorf("pool: queue %q: %w", name, err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: %w", name, err))
 	}
 	q.js = q.pub.js
 	q.pk = newPacker(q.pub, func(n int) string {
@@ -174,7 +174,7 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 		Replicas:      o.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pool: queue %q: open consumer: %w", name, err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: open consumer: %w", name, err))
 	}
 	ackWait := cons.CachedInfo().Config.AckWait
 	q.staleAfter = ackWait / 2
@@ -182,7 +182,7 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	if q.acks, err = newAckConfirms(nc); err != nil {
 		q.pull.close()
 		q.pub.close()
-		return nil, fmt.Errorf("pool: queue %q: %w", name, err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: %w", name, err))
 	}
 	return q, nil
 }
@@ -193,7 +193,7 @@ func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream,
 		return s, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, fmt.Errorf("pool: queue %q: %w", q.name, err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: %w", q.name, err))
 	}
 	cfg := jetstream.StreamConfig{
 		Name:      q.stream,
@@ -222,7 +222,7 @@ func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream,
 		s, err = q.js.Stream(ctx, q.stream)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pool: queue %q: create stream: %w", q.name, err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: create stream: %w", q.name, err))
 	}
 	return s, nil
 }
@@ -265,11 +265,11 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 	}
 	data, err := wire.Encode(v)
 	if err != nil {
-		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: queue %q: put: %w", q.name, err))
 	}
 	data, stored, err := q.vals.store(ctx, data)
 	if err != nil {
-		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: queue %q: put: %w", q.name, err))
 	}
 	if q.bounded {
 		m := &nats.Msg{Subject: q.subject, Data: data}
@@ -287,7 +287,7 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("pool: queue %q: put: %w", q.name, err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: queue %q: put: %w", q.name, err))
 	}
 	return nil
 }
@@ -325,7 +325,7 @@ func isStreamFull(err error) bool {
 // and reports a put the broker refused.
 func (q *Queue[T]) Flush(ctx context.Context) error {
 	if err := q.pk.flush(ctx); err != nil {
-		return fmt.Errorf("pool: queue %q: flush: %w", q.name, err)
+		return wire.MarkUnavailable(fmt.Errorf("pool: queue %q: flush: %w", q.name, err))
 	}
 	return nil
 }
@@ -362,7 +362,7 @@ func (q *Queue[T]) GetTimeout(ctx context.Context, timeout time.Duration) (T, er
 func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 	var zero T
 	if err := q.cur.lock(ctx); err != nil {
-		return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+		return zero, false, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: %w", q.name, err))
 	}
 	defer q.cur.unlock()
 	for {
@@ -387,13 +387,13 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 			if err != nil {
 				// The item is gone from the queue: redelivering it would
 				// fail every getter of this type forever.
-				return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+				return zero, false, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: %w", q.name, err))
 			}
 			return v, true, nil
 		}
 		m, at, err := q.pull.next(ctx, wait)
 		if err != nil {
-			return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+			return zero, false, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: %w", q.name, err))
 		}
 		if m == nil {
 			return zero, false, nil
@@ -401,7 +401,7 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 		items, ref, err := openMsg(m)
 		if err != nil {
 			_ = q.nc.Publish(m.Reply, ackTerm)
-			return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+			return zero, false, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: %w", q.name, err))
 		}
 		skip := 0
 		if len(items) > 1 {
@@ -410,7 +410,7 @@ func (q *Queue[T]) get(ctx context.Context, wait bool) (T, bool, error) {
 			n, found, err := q.hb.lookup(ctx, m)
 			if err != nil {
 				q.pull.giveBack(m)
-				return zero, false, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+				return zero, false, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: %w", q.name, err))
 			}
 			if found && n >= len(items) { // all returned; only the ack was missing
 				_ = q.acks.ack(m.Reply)
@@ -440,7 +440,7 @@ func (q *Queue[T]) takeLocked() (data []byte, ok bool, err error) {
 		m, recorded := c.msg, c.recorded
 		c.reset()
 		if err := q.acks.ack(m.Reply); err != nil {
-			return nil, true, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+			return nil, true, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err))
 		}
 		if recorded {
 			q.hb.forget(m)
@@ -485,13 +485,13 @@ func (q *Queue[T]) takeStoredLocked(ctx context.Context) (data []byte, ok bool, 
 			c.reset()
 			_ = q.nc.Publish(m.Reply, ackNak)
 		}
-		return nil, true, fmt.Errorf("pool: queue %q: get: %w", q.name, err)
+		return nil, true, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: %w", q.name, err))
 	}
 	c.take()
 	m := c.msg
 	c.reset()
 	if err := q.acks.ack(m.Reply); err != nil {
-		return nil, true, fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err)
+		return nil, true, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: get: ack: %w", q.name, err))
 	}
 	q.vals.release(ref)
 	return data, true, nil
@@ -545,18 +545,18 @@ func (q *Queue[T]) Len(ctx context.Context) (int, error) {
 	q.cur.enterBusy()
 	defer q.cur.leaveBusy()
 	if err := q.pk.flush(ctx); err != nil {
-		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
 	if err := q.acks.wait(ctx); err != nil {
-		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
 	s, err := q.js.Stream(ctx, q.stream)
 	if err != nil {
-		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.subject+".*"))
 	if err != nil {
-		return 0, fmt.Errorf("pool: queue %q: len: %w", q.name, err)
+		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
 	// A packed message of k items is on subject <subject>.<k>.
 	n := int(info.State.Msgs)

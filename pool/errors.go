@@ -35,7 +35,9 @@ var (
 	// or a cluster without a JetStream leader, for that long). The task
 	// may have been queued all the same and run; its result is then
 	// dropped. Calls on a pool whose broker came back succeed again.
-	ErrUnavailable = errors.New("pool: broker unavailable")
+	// It is also [ipc.ErrUnavailable], which queues and pipes return when
+	// the broker or its JetStream cannot answer.
+	ErrUnavailable = wire.ErrUnavailable
 	// ErrInvalidOption wraps every error from an invalid Option or MapOption
 	// (and from an invalid queue option: it is [ipc.ErrInvalidOption]).
 	ErrInvalidOption = wire.ErrInvalidOption

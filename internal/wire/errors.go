@@ -34,4 +34,5 @@ var (
 	ErrInvalidArgument = errors.New("pool: invalid argument")
 	ErrTooLarge        = errors.New("pool: payload too large")
 	ErrQueueEmpty      = errors.New("pool: queue empty")
+	ErrUnavailable     = errors.New("pool: broker unavailable")
 )
