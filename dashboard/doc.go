@@ -6,7 +6,9 @@
 // The server reads only what the pools publish on their own subjects (the
 // workers' heartbeats, the callers' calls reports) and the JetStream
 // state of their streams, over a connection the caller provides, so it
-// needs no more than a pool's caller credentials. It pushes the page a
+// needs no more than a pool's worker credentials (a caller's show the
+// workers and queues, not the calls: those carry every caller's
+// failures). It pushes the page a
 // new state once a second with server-sent events; the page and its
 // charting library (uPlot, vendored under assets/uplot) are embedded in
 // the binary, so nothing is fetched from elsewhere.

@@ -18,7 +18,8 @@ Serves a live web page of a pool (--pool) or of every pool the connection
 sees (--all): workers by host as a process tree, throughput and queue
 charts, Map and IMap calls in flight, recent failures, queues and pipes.
 It reads what the pools publish, with the credentials it is given: a
-pool's caller credentials are enough. Credentials come from the URL or the
+pool's worker credentials are enough (a caller's show workers and queues,
+not the calls, which carry every caller's failures). Credentials come from the URL or the
 environment: PROCPOOL_TOKEN, or PROCPOOL_USER and PROCPOOL_PASSWORD.
 
 It listens on loopback unless --listen says otherwise; another address
