@@ -39,6 +39,7 @@ type testCluster struct {
 	bin   builtBinaries
 	nodes []*osProc
 	urls  []string // client URLs (tls://127.0.0.1:port), by node
+	mons  []string // monitoring addresses (127.0.0.1:port), by node
 	names []string
 }
 
@@ -101,21 +102,24 @@ func startCluster(t *testing.T) *testCluster {
 	if err := os.WriteFile(conf, []byte(authConfig(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	routePorts := testutil.FreePorts(t, 3)
+	ports := testutil.FreePorts(t, 6)
+	routePorts, monPorts := ports[:3], ports[3:]
 	var routes []string
 	for _, p := range routePorts {
 		routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(p))
 	}
 	for i := range 3 {
 		name := "n" + strconv.Itoa(i+1)
+		mon := "127.0.0.1:" + strconv.Itoa(monPorts[i])
 		node := startProc(t, "broker "+name, nil, c.bin.procpool, "broker",
-			"--config", conf, "--name", name, "--listen", "127.0.0.1:0",
+			"--config", conf, "--name", name, "--listen", "127.0.0.1:0", "--monitor", mon,
 			"--store", filepath.Join(dir, name),
 			"--cluster", "127.0.0.1:"+strconv.Itoa(routePorts[i]), "--routes", strings.Join(routes, ","),
 			"--tls-cert", certs.ServerCert, "--tls-key", certs.ServerKey,
 			"--cluster-tls-cert", certs.ServerCert, "--cluster-tls-key", certs.ServerKey, "--cluster-tls-ca", certs.CA)
 		c.nodes = append(c.nodes, node)
 		c.names = append(c.names, name)
+		c.mons = append(c.mons, mon)
 	}
 	for _, node := range c.nodes {
 		u := node.waitOutput(t, readyURL, 30*time.Second)

@@ -64,7 +64,7 @@ func (h *handBacks) open(ctx context.Context, create bool) (jetstream.JetStream,
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := js.KeyValue(ctx, SyncBucket); err != nil {
+		if _, err := lookupSyncKV(ctx, js); err != nil {
 			return nil, nil, err // not found: there is no record
 		}
 	}

@@ -133,14 +133,16 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 		cfg.Storage = jetstream.FileStorage
 	}
 	err = wire.CreateFitted(&cfg, func() error { // a bound that fits the broker
-		_, err := js.CreateStream(ctx, cfg)
-		return err
+		return wire.APICall(ctx, func(ctx context.Context) error {
+			_, err := js.CreateStream(ctx, cfg)
+			return err
+		})
 	})
 	if err != nil {
 		return nil, nil, wire.MarkUnavailable(fmt.Errorf("pool: new pipe: create stream: %w", err))
 	}
 	for _, end := range []string{"a", "b"} {
-		_, err = js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		ccfg := jetstream.ConsumerConfig{
 			Durable:       end,
 			FilterSubject: pipeSubjectPref + id + "." + peerOf(end),
 			// Explicit acks, so that what an end fetched and did not take
@@ -149,6 +151,10 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 			AckWait:    pipeAckWait,
 			MaxDeliver: -1,
 			MaxWaiting: 16,
+		}
+		err = wire.APICall(ctx, func(ctx context.Context) error {
+			_, err := js.CreateConsumer(ctx, stream, ccfg)
+			return err
 		})
 		if err != nil {
 			_ = js.DeleteStream(context.WithoutCancel(ctx), stream)
@@ -190,7 +196,11 @@ func OpenPipe[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	if err != nil {
 		return nil, wire.MarkUnavailable(fmt.Errorf("pool: open pipe %q: %w", name, err))
 	}
-	if _, err := js.Consumer(ctx, pipeStreamPrefix+id, end); err != nil {
+	err = wire.APICall(ctx, func(ctx context.Context) error {
+		_, err := js.Consumer(ctx, pipeStreamPrefix+id, end)
+		return err
+	})
+	if err != nil {
 		return nil, wire.MarkUnavailable(fmt.Errorf("pool: open pipe %q: not found or closed: %w", name, err))
 	}
 	return openEnd[T](nc, id, end, o)
@@ -496,13 +506,16 @@ func (p *PipeEnd[T]) Close() error {
 		// This end reads no more: drop its consumer. Whichever end finds
 		// the other's consumer gone as well deletes the stream and the
 		// bucket.
-		err := p.js.DeleteConsumer(ctx, p.stream, p.end)
+		err := wire.APICall(ctx, func(ctx context.Context) error { return p.js.DeleteConsumer(ctx, p.stream, p.end) })
 		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			errs = append(errs, fmt.Errorf("delete consumer: %w", err))
 		}
-		_, err = p.js.Consumer(ctx, p.stream, peerOf(p.end))
+		err = wire.APICall(ctx, func(ctx context.Context) error {
+			_, err := p.js.Consumer(ctx, p.stream, peerOf(p.end))
+			return err
+		})
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			err = p.js.DeleteStream(ctx, p.stream)
+			err = wire.APICall(ctx, func(ctx context.Context) error { return p.js.DeleteStream(ctx, p.stream) })
 			if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				errs = append(errs, fmt.Errorf("delete stream: %w", err))
 			}

@@ -188,7 +188,7 @@ func NewQueue[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 }
 
 func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream, error) {
-	s, err := q.js.Stream(ctx, q.stream)
+	s, err := lookupStream(ctx, q.js, q.stream)
 	if err == nil {
 		return s, nil
 	}
@@ -214,12 +214,14 @@ func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream,
 		cfg.Discard = jetstream.DiscardNew
 	}
 	err = wire.CreateFitted(&cfg, func() error { // a bound that fits the broker
-		s, err = q.js.CreateStream(ctx, cfg)
-		return err
+		return wire.APICall(ctx, func(ctx context.Context) error {
+			s, err = q.js.CreateStream(ctx, cfg)
+			return err
+		})
 	})
 	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		// Another process created it first, with other options.
-		s, err = q.js.Stream(ctx, q.stream)
+		s, err = lookupStream(ctx, q.js, q.stream)
 	}
 	if err != nil {
 		return nil, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: create stream: %w", q.name, err))
@@ -227,19 +229,32 @@ func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream,
 	return s, nil
 }
 
+// lookupStream looks the stream called name up, asking again while the
+// request goes unanswered (wire.APICall).
+func lookupStream(ctx context.Context, js jetstream.JetStream, name string) (s jetstream.Stream, err error) {
+	err = wire.APICall(ctx, func(ctx context.Context) error {
+		s, err = js.Stream(ctx, name)
+		return err
+	})
+	return s, err
+}
+
 // openConsumer returns the durable consumer cfg.Durable, creating it with
 // cfg if it does not exist. An existing consumer is used as it is.
-func openConsumer(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	c, err := js.Consumer(ctx, stream, cfg.Durable)
-	if err == nil {
-		return c, nil
-	}
-	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, err
-	}
-	c, err = js.CreateConsumer(ctx, stream, cfg)
-	if errors.Is(err, jetstream.ErrConsumerExists) {
+func openConsumer(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) (c jetstream.Consumer, err error) {
+	lookup := func(ctx context.Context) error {
 		c, err = js.Consumer(ctx, stream, cfg.Durable)
+		return err
+	}
+	if err = wire.APICall(ctx, lookup); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return c, err
+	}
+	err = wire.APICall(ctx, func(ctx context.Context) error {
+		c, err = js.CreateConsumer(ctx, stream, cfg)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		err = wire.APICall(ctx, lookup)
 	}
 	return c, err
 }
@@ -550,11 +565,15 @@ func (q *Queue[T]) Len(ctx context.Context) (int, error) {
 	if err := q.acks.wait(ctx); err != nil {
 		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
-	s, err := q.js.Stream(ctx, q.stream)
+	s, err := lookupStream(ctx, q.js, q.stream)
 	if err != nil {
 		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.subject+".*"))
+	var info *jetstream.StreamInfo
+	err = wire.APICall(ctx, func(ctx context.Context) error {
+		info, err = s.Info(ctx, jetstream.WithSubjectFilter(q.subject+".*"))
+		return err
+	})
 	if err != nil {
 		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
@@ -631,7 +650,7 @@ func deleteStream(ctx context.Context, nc *nats.Conn, stream, what string) error
 	if err != nil {
 		return fmt.Errorf("pool: delete %s: %w", what, err)
 	}
-	err = js.DeleteStream(ctx, stream)
+	err = wire.APICall(ctx, func(ctx context.Context) error { return js.DeleteStream(ctx, stream) })
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("pool: delete %s: %w", what, err)
 	}

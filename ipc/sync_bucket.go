@@ -43,7 +43,7 @@ func syncKV(ctx context.Context, nc *nats.Conn, so syncOptions) (jetstream.JetSt
 		return nil, nil, err
 	}
 	for {
-		kv, err := js.KeyValue(ctx, SyncBucket)
+		kv, err := lookupSyncKV(ctx, js)
 		if err == nil {
 			if err := checkSyncStream(ctx, js); err != nil {
 				return nil, nil, err
@@ -64,7 +64,10 @@ func syncKV(ctx context.Context, nc *nats.Conn, so syncOptions) (jetstream.JetSt
 		if so.file {
 			cfg.Storage = jetstream.FileStorage
 		}
-		kv, err = js.CreateKeyValue(ctx, cfg)
+		err = wire.APICall(ctx, func(ctx context.Context) error {
+			kv, err = js.CreateKeyValue(ctx, cfg)
+			return err
+		})
 		if err == nil {
 			return js, kv, nil
 		}
@@ -82,7 +85,7 @@ func syncKV(ctx context.Context, nc *nats.Conn, so syncOptions) (jetstream.JetSt
 // its own: one made by a rogue credential that got to the name first
 // (docs/security.md) to capture other subjects, such as reply inboxes.
 func checkSyncStream(ctx context.Context, js jetstream.JetStream) error {
-	s, err := js.Stream(ctx, "KV_"+SyncBucket)
+	s, err := lookupStream(ctx, js, "KV_"+SyncBucket)
 	if err != nil {
 		return fmt.Errorf("ipc: bucket %s: %w", SyncBucket, err)
 	}
@@ -111,16 +114,27 @@ func casConflict(err error) bool {
 
 // purgeSync removes a primitive's keys: key and every key under it.
 func purgeSync(ctx context.Context, js jetstream.JetStream, key string) error {
-	s, err := js.Stream(ctx, "KV_"+SyncBucket)
+	s, err := lookupStream(ctx, js, "KV_"+SyncBucket)
 	if err != nil {
 		return err
 	}
 	for _, subj := range []string{syncSubject(key), syncSubject(key) + ".>"} {
-		if err := s.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+		err := wire.APICall(ctx, func(ctx context.Context) error { return s.Purge(ctx, jetstream.WithPurgeSubject(subj)) })
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// lookupSyncKV binds to the primitives' bucket, asking again while the
+// request goes unanswered (wire.APICall).
+func lookupSyncKV(ctx context.Context, js jetstream.JetStream) (kv jetstream.KeyValue, err error) {
+	err = wire.APICall(ctx, func(ctx context.Context) error {
+		kv, err = js.KeyValue(ctx, SyncBucket)
+		return err
+	})
+	return kv, err
 }
 
 // cleanupCtx is a ctx for the work a wait does after its own ctx ended.

@@ -1,0 +1,81 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A JetStream API request (create a stream, look a consumer up, open a
+// bucket) sent while a cluster's meta leader dies gets no answer at all:
+// the old leader took it down with it, and the others ignore requests
+// until one of them is elected. Given the caller's whole context, one
+// such request held NewPipe for its full two minutes in a chaos run
+// (issue 18). APICall bounds each attempt instead, and asks again.
+
+const (
+	// APIAttempt bounds one attempt of an API request. Requests are
+	// answered in milliseconds, and in a second or two on a loaded
+	// cluster; one that goes unanswered this long was lost.
+	APIAttempt = 10 * time.Second
+	// APIWindow is how long after its first failure a request is
+	// attempted again: long enough for a meta leader election (several
+	// seconds) and a node's restart, short enough that a broker really
+	// gone fails the call rather than hang it.
+	APIWindow = 45 * time.Second
+)
+
+// APICall calls call until it is answered: an attempt that is not
+// answered within APIAttempt, or whose answer is that the cluster cannot
+// serve it yet (JetStream temporarily unavailable, no placement while a
+// node restarts, a connection reconnecting), is made again, pacing from
+// 100 ms to 1 s, for APIWindow after the first such failure and never past
+// ctx. Every other answer, success or error, is returned at once.
+//
+// call must be safe to repeat: an attempt whose answer was lost may have
+// taken effect. Creating a stream, consumer or bucket with the same
+// configuration, looking one up, deleting and purging all are.
+func APICall(ctx context.Context, call func(ctx context.Context) error) error {
+	var first time.Time
+	pause := 100 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, APIAttempt)
+		err := call(actx)
+		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err == nil || ctx.Err() != nil || !(stalled || apiNotReady(err)) {
+			return err
+		}
+		if first.IsZero() {
+			first = time.Now()
+		} else if time.Since(first) >= APIWindow {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// JetStream error codes that pass once a cluster settles.
+const (
+	errCodeNoPeers      = 10005 // no suitable peers for placement (a node down)
+	errCodeNotAvailable = 10008 // JetStream system temporarily unavailable
+)
+
+// apiNotReady reports whether err says the request should be made again
+// shortly: the cluster or the connection is in the middle of a change.
+func apiNotReady(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		return api.Code == 503 || api.ErrorCode == errCodeNoPeers || api.ErrorCode == errCodeNotAvailable
+	}
+	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}
