@@ -4,8 +4,11 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +25,7 @@ type node struct {
 	name string // n1, n2, n3: the server name and the role
 	argv []string
 	url  string // its client URL
+	mon  string // its monitoring address (host:port), where /jsz names the meta leader
 	p    *proc
 }
 
@@ -31,7 +35,7 @@ const poolName = "chaos"
 // startCluster starts the three nodes and waits until JetStream answers on
 // each.
 func (r *run) startCluster(ctx context.Context) error {
-	clientPorts, routePorts := []int{4222, 4222, 4222}, []int{6222, 6222, 6222}
+	clientPorts, routePorts, monPorts := []int{4222, 4222, 4222}, []int{6222, 6222, 6222}, []int{8222, 8222, 8222}
 	hosts := []string{"127.0.0.1", "127.0.0.1", "127.0.0.1"}
 	listen := "127.0.0.1"
 	if r.net != nil {
@@ -47,6 +51,9 @@ func (r *run) startCluster(ctx context.Context) error {
 		if routePorts, err = freePorts(3); err != nil {
 			return err
 		}
+		if monPorts, err = freePorts(3); err != nil {
+			return err
+		}
 	}
 	var routes, urls []string
 	for i := range 3 {
@@ -55,9 +62,10 @@ func (r *run) startCluster(ctx context.Context) error {
 	}
 	r.urls = strings.Join(urls, ",")
 	for i := range 3 {
-		n := &node{name: fmt.Sprintf("n%d", i+1), url: urls[i]}
+		n := &node{name: fmt.Sprintf("n%d", i+1), url: urls[i], mon: net.JoinHostPort(hosts[i], strconv.Itoa(monPorts[i]))}
 		n.argv = []string{r.cfg.Procpool, "broker", "--name", n.name,
 			"--listen", net.JoinHostPort(listen, strconv.Itoa(clientPorts[i])),
+			"--monitor", n.mon,
 			"--store", filepath.Join(r.dir, n.name),
 			"--cluster", net.JoinHostPort(listen, strconv.Itoa(routePorts[i])),
 			"--routes", strings.Join(routes, ",")}
@@ -102,6 +110,36 @@ func (r *run) jetStreamOK(n *node) bool {
 	defer cancel()
 	_, err = js.AccountInfo(ctx)
 	return err == nil
+}
+
+// metaLeader is the name of the JetStream meta leader, as the first node
+// that answers its monitoring endpoint says.
+func (r *run) metaLeader(ctx context.Context) (string, error) {
+	client := http.Client{Timeout: 2 * time.Second}
+	var last error
+	for _, n := range r.nodes {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.mon+"/jsz", nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err
+			continue
+		}
+		var jsz struct {
+			Meta *struct {
+				Leader string `json:"leader"`
+			} `json:"meta_cluster"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&jsz)
+		resp.Body.Close()
+		if err == nil && jsz.Meta != nil && jsz.Meta.Leader != "" {
+			return jsz.Meta.Leader, nil
+		}
+		last = fmt.Errorf("%s: no meta leader in /jsz (%v)", n.name, err)
+	}
+	return "", last
 }
 
 // streamState is the task stream's health as seen through the run's

@@ -63,11 +63,19 @@ func (r *run) brokerTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 		n := r.nodes[rnd.IntN(len(r.nodes))]
 		note := ""
 		if rnd.IntN(3) == 0 {
-			if st, err := r.streamState(ctx); err == nil {
-				for _, cand := range r.nodes {
-					if cand.name == st.leader {
-						n, note = cand, "stream leader"
-					}
+			// A leader specifically: the task stream's, or the JetStream
+			// meta leader's (which places streams and answers the API).
+			leader, what := "", "stream leader"
+			if rnd.IntN(2) == 0 {
+				if name, err := r.metaLeader(ctx); err == nil {
+					leader, what = name, "meta leader"
+				}
+			} else if st, err := r.streamState(ctx); err == nil {
+				leader = st.leader
+			}
+			for _, cand := range r.nodes {
+				if cand.name == leader {
+					n, note = cand, what
 				}
 			}
 		}
