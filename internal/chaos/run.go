@@ -247,28 +247,34 @@ func (r *run) drainQueue(ctx context.Context) {
 		return
 	}
 	defer q.Close()
+	if err := drainItems(qctx, q, 3*time.Second, func(v string) { rec.add(Event{Ev: evQGot, Key: v}) }); err != nil {
+		r.violate("recovery", "queue after the run: "+err.Error())
+	}
+}
+
+// drainItems gets q's items, handing each to got, until a Get waits empty
+// for emptyWait and q's stream holds nothing. Items that q still holds
+// but no Get returns (taken by a getter that is gone, back after the
+// queue's ack wait) keep it going until ctx ends, which is an error.
+func drainItems(ctx context.Context, q *pool.Queue[string], emptyWait time.Duration, got func(string)) error {
 	for {
-		v, err := q.GetTimeout(qctx, 3*time.Second)
-		switch {
-		case err == nil:
-			rec.add(Event{Ev: evQGot, Key: v})
+		v, err := q.GetTimeout(ctx, emptyWait)
+		if err == nil {
+			got(v)
 			continue
-		case !errors.Is(err, pool.ErrQueueEmpty):
-			r.violate("recovery", "queue get after the run: "+err.Error())
-			return
 		}
-		n, err := q.Len(qctx)
+		if !errors.Is(err, pool.ErrQueueEmpty) {
+			return fmt.Errorf("get: %w", err)
+		}
+		n, err := q.Len(ctx)
 		switch {
 		case err != nil:
-			r.violate("recovery", "queue length after the run: "+err.Error())
-			return
+			return fmt.Errorf("length: %w", err)
 		case n == 0:
-			return
-		case qctx.Err() != nil:
-			r.violate("recovery", fmt.Sprintf("the queue still holds %d items nobody can get, 2 minutes after the run", n))
-			return
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("it still holds %d items nobody can get: %w", n, ctx.Err())
 		}
-		// Taken by a getter that is gone: back after the ack wait.
 	}
 }
 
