@@ -40,23 +40,19 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, subj wire.Subject
 	}
 }
 
-// JetStream error codes that pass once a cluster settles.
-const (
-	errCodeNoPeers      = 10005 // no suitable peers for placement
-	errCodeNotAvailable = 10008 // JetStream system temporarily unavailable
-	errCodeNoResources  = 10023 // insufficient resources (peers not yet known)
-)
+// errCodeNoResources is JetStream's "insufficient resources": a new
+// cluster answers it while its nodes do not know each other yet.
+const errCodeNoResources = 10023
 
+// clusterNotReady reports whether err passes once a new cluster settles:
+// what any API request may meet mid-change (wire.APINotReady), peers not
+// yet known, or no JetStream answering yet.
 func clusterNotReady(err error) bool {
 	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode {
-		case errCodeNoPeers, errCodeNotAvailable, errCodeNoResources:
-			return true
-		}
-		return apiErr.Code == 503
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeNoResources {
+		return true
 	}
-	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
+	return wire.APINotReady(err) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // dialBroker dials the external broker. While no server of the list accepts

@@ -46,7 +46,7 @@ func APICall(ctx context.Context, call func(ctx context.Context) error) error {
 		err := call(actx)
 		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
 		cancel()
-		if err == nil || ctx.Err() != nil || !(stalled || apiNotReady(err)) {
+		if err == nil || ctx.Err() != nil || !(stalled || APINotReady(err)) {
 			return err
 		}
 		if first.IsZero() {
@@ -69,9 +69,9 @@ const (
 	errCodeNotAvailable = 10008 // JetStream system temporarily unavailable
 )
 
-// apiNotReady reports whether err says the request should be made again
+// APINotReady reports whether err says the request should be made again
 // shortly: the cluster or the connection is in the middle of a change.
-func apiNotReady(err error) bool {
+func APINotReady(err error) bool {
 	var api *jetstream.APIError
 	if errors.As(err, &api) {
 		return api.Code == 503 || api.ErrorCode == errCodeNoPeers || api.ErrorCode == errCodeNotAvailable
