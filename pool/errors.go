@@ -89,6 +89,8 @@ func (e *TaskError) Is(target error) bool {
 		return e.Code == wire.CodeUnknownTask
 	case ErrBadInput:
 		return e.Code == wire.CodeBadInput
+	case ErrUnavailable:
+		return e.Code == wire.CodeUnavailable
 	case ErrBadOutput:
 		return e.Code == wire.CodeBadOutput
 	}
