@@ -124,12 +124,14 @@ func (rt *executor) record(j *job, timeout time.Duration, parts ...part) error {
 	all := append(j.parts[:len(j.parts):len(j.parts)], parts...)
 	m := &nats.Msg{Subject: "$KV." + wire.SyncBucket + "." + j.recordKey(), Data: encodeParts(all)}
 	for {
-		_, err := rt.openRecords(ctx, true)
+		// Each try bounded: a request sent while the broker was away may
+		// never be answered.
+		tctx, tcancel := context.WithTimeout(ctx, time.Second)
+		_, err := rt.openRecords(tctx, true)
 		if err == nil {
-			tctx, tcancel := context.WithTimeout(ctx, time.Second)
 			_, err = rt.js.PublishMsg(tctx, m, jetstream.WithMsgTTL(recordTTL))
-			tcancel()
 		}
+		tcancel()
 		if err == nil {
 			j.parts = all
 			return nil
@@ -174,13 +176,16 @@ func (rt *executor) givenBack(j *job) ([]part, error) {
 	defer cancel()
 	key := j.recordKey()
 	for {
-		kv, err := rt.openRecords(ctx, false)
+		tctx, tcancel := context.WithTimeout(ctx, time.Second)
+		kv, err := rt.openRecords(tctx, false)
 		if err == nil {
 			var e jetstream.KeyValueEntry
-			if e, err = kv.Get(ctx, key); err == nil {
+			if e, err = kv.Get(tctx, key); err == nil {
+				tcancel()
 				return decodeParts(e.Value(), len(j.tm.Tasks))
 			}
 		}
+		tcancel()
 		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil, nil
 		}

@@ -33,7 +33,7 @@ type gbHarness struct {
 	releases map[int]chan struct{}
 }
 
-func newGBHarness(t *testing.T, caller *nats.Conn, pool string, block ...int) *gbHarness {
+func newGBHarness(t *testing.T, caller *nats.Conn, pool string, so wire.StreamOptions, block ...int) *gbHarness {
 	t.Helper()
 	h := &gbHarness{t: t, ctx: testutil.Ctx(t, 90*time.Second), subj: wire.Subjects{Pool: pool},
 		execs: map[int]int{}, results: map[uint64][]*wire.Result{}, blocked: make(chan int, 16), releases: map[int]chan struct{}{}}
@@ -44,9 +44,7 @@ func newGBHarness(t *testing.T, caller *nats.Conn, pool string, block ...int) *g
 	if h.js, err = jetstream.New(caller); err != nil {
 		t.Fatal(err)
 	}
-	// AckWait 2s: a message held by a worker whose connection is cut comes
-	// back soon, but not before the test has moved on.
-	if _, err = wire.EnsureStream(h.ctx, h.js, h.subj, wire.StreamOptions{AckWait: 2 * time.Second}); err != nil {
+	if _, err = wire.EnsureStream(h.ctx, h.js, h.subj, so); err != nil {
 		t.Fatal(err)
 	}
 	if h.stream, err = h.js.Stream(h.ctx, h.subj.Stream()); err != nil {
@@ -117,12 +115,20 @@ func (h *gbHarness) publish(n, maxAttempts int) {
 	}
 }
 
-// serve starts a worker on nc; the returned func waits for it to end.
+// serve starts a worker on nc; the returned func stops it and waits for
+// it to end.
 func (h *gbHarness) serve(nc *nats.Conn, id string) (wait func()) {
+	return h.serveWith(nc, Config{ID: id})
+}
+
+// serveWith is serve with more of the worker's configuration.
+func (h *gbHarness) serveWith(nc *nats.Conn, cfg Config) (wait func()) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	done := make(chan error, 1)
+	cfg.Conn, cfg.Pool, cfg.Registry, cfg.AckWait = nc, h.subj.Pool, h.reg, 2*time.Second
+	id := cfg.ID
 	go func() {
-		done <- Serve(ctx, Config{Conn: nc, Pool: h.subj.Pool, ID: id, Registry: h.reg, AckWait: 2 * time.Second})
+		done <- Serve(ctx, cfg)
 	}()
 	return func() {
 		h.t.Helper()
@@ -190,6 +196,11 @@ func (h *gbHarness) check(n, maxAttempts int) {
 	}
 }
 
+// gbStream is the tests' task stream: with AckWait 2s, a message held by
+// a worker whose connection is cut comes back soon, but not before the
+// test has moved on.
+var gbStream = wire.StreamOptions{AckWait: 2 * time.Second}
+
 // A worker runs task 0 of a message of 5, hands back 1-2 and 3-4 (the
 // fairness give-back) and loses its connection before acking the
 // message. A second worker runs the give-back of 1-2, then loses its
@@ -202,7 +213,7 @@ func (h *gbHarness) check(n, maxAttempts int) {
 // give-backs again under their ids, which JetStream drops as duplicates.
 func TestGiveBackThenRedeliveryOneLineage(t *testing.T) {
 	conns := brokerConns(t, 4) // helpers_test.go
-	h := newGBHarness(t, conns[0], "gbl", 0, 3)
+	h := newGBHarness(t, conns[0], "gbl", gbStream, 0, 3)
 	const n, maxAttempts = 5, 2
 	h.publish(n, maxAttempts) // stream sequence 1
 
@@ -239,7 +250,7 @@ func TestGiveBackThenRedeliveryOneLineage(t *testing.T) {
 // stored, and every task is answered.
 func TestGiveBackRecordedNotPublishedNoLoss(t *testing.T) {
 	conns := brokerConns(t, 3)
-	h := newGBHarness(t, conns[0], "gbn", 0)
+	h := newGBHarness(t, conns[0], "gbn", gbStream, 0)
 	const n, maxAttempts = 4, 2
 	h.publish(n, maxAttempts)
 

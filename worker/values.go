@@ -17,8 +17,8 @@ import (
 // value directory when it is on this host, in the pool's object store
 // bucket otherwise. The caller deletes both once it has the result.
 
-// valueTimeout bounds the fetch or store of one value.
-const valueTimeout = 5 * time.Minute
+// valueTimeout bounds the fetch or store of one value; a test shortens it.
+var valueTimeout = 5 * time.Minute
 
 // taskItems returns a task's items, fetching them first if they are
 // stored. A value that cannot be had is the task's error, not the

@@ -1,0 +1,131 @@
+package worker
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/internal/wire"
+)
+
+// jsServer starts a NATS server whose JetStream stores in dir, so that
+// the test can take its JetStream away (DisableJetStream) and give it back
+// with the streams it had.
+func jsServer(t *testing.T, dir string) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	return ns
+}
+
+// unavailableSetup queues a message of two tasks on a file-stored stream:
+// task 0 ("gate", blocking its first run) inline, task 1 a value stored
+// in the pool's object bucket. It returns the harness and the worker's
+// log.
+func unavailableSetup(t *testing.T, ns *server.Server) (*gbHarness, *testutil.SyncBuffer, func()) {
+	t.Helper()
+	// A read that stalls (the broker's JetStream gone) ends sooner.
+	was := valueTimeout
+	valueTimeout = 3 * time.Second
+	t.Cleanup(func() { valueTimeout = was })
+	conns := make([]*nats.Conn, 2)
+	for i := range conns {
+		nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		conns[i] = nc
+	}
+	// The task stream and the value bucket on file, so that they outlive
+	// the JetStream outage.
+	h := newGBHarness(t, conns[0], "unav", wire.StreamOptions{File: true, AckWait: 2 * time.Second}, 0)
+	vals := blob.NewValues(h.js, blob.Bucket(h.subj.Pool), blob.ObjectsConfig{File: true})
+	t.Cleanup(vals.Close)
+	ref, err := vals.Put(h.ctx, "", "a", wire.AppendItem(nil, []byte("1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := wire.TaskMsgHeader(nil, 1, 2)
+	body = wire.AppendTask(body, &wire.Task{Seq: 0, Items: [][]byte{[]byte("0")}})
+	body = wire.AppendTask(body, &wire.Task{Seq: 1, NItems: 1, Ref: &ref})
+	m := nats.NewMsg(h.subj.Task("t.gb"))
+	m.Data = body
+	m.Header.Set(wire.HdrReply, h.inbox)
+	m.Header.Set(wire.HdrMaxAttempts, "3")
+	m.Header.Set(wire.HdrMsgID, "caller1.1.tok")
+	if _, err := h.js.PublishMsg(h.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	wait := h.serveWith(conns[1], Config{ID: "w.u", GiveBackAfter: time.Minute, // no fairness give-back here
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	return h, logs, wait
+}
+
+// A stored argument that cannot be read because the broker's JetStream is
+// unavailable (here taken away for longer than internal/blob's read
+// retries) is not the caller's bad_input: the worker hands the task back,
+// as one more attempt, and it runs once JetStream is back.
+func TestUnavailableArgumentRetriedNotBadInput(t *testing.T) {
+	dir := t.TempDir()
+	ns := jsServer(t, dir)
+	h, logs, wait := unavailableSetup(t, ns)
+	h.waitBlocked(0)
+	if err := ns.DisableJetStream(); err != nil {
+		t.Fatal(err)
+	}
+	close(h.releases[0]) // task 1 now fetches its argument, and fails
+	testutil.WaitFor(t, 60*time.Second, "the worker to give up reading the argument", func() bool {
+		return strings.Contains(logs.String(), "stored argument unavailable; handing the task back")
+	})
+	if err := ns.EnableJetStream(&server.JetStreamConfig{StoreDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 60*time.Second, "both tasks answered", func() bool { return h.answered(2) })
+	wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	// Task 0 may run again, with its message's ack lost in the outage;
+	// task 1 ran once, on its second attempt, and succeeded.
+	if r := h.results[1][0]; r.Err != nil || r.Attempt != 2 {
+		t.Errorf("task 1: attempt %d, error %+v; want attempt 2 (the failed read counts) and a result", r.Attempt, r.Err)
+	}
+	if h.execs[1] != 1 || h.execs[0] > 3 {
+		t.Errorf("executions %v: want task 1 once, task 0 at most MaxAttempts (3) times", h.execs)
+	}
+}
+
+// When the broker stays unavailable, the task ends with the typed
+// unavailable error (pool.ErrUnavailable at the caller), not bad_input
+// and not a wait without end.
+func TestUnavailableArgumentPersistentTypedError(t *testing.T) {
+	ns := jsServer(t, t.TempDir())
+	h, _, wait := unavailableSetup(t, ns)
+	h.waitBlocked(0)
+	if err := ns.DisableJetStream(); err != nil {
+		t.Fatal(err)
+	}
+	close(h.releases[0])
+	testutil.WaitFor(t, 60*time.Second, "both tasks answered", func() bool { return h.answered(2) })
+	h.mu.Lock()
+	r := h.results[1][0]
+	h.mu.Unlock()
+	if r.Err == nil || r.Err.Code != wire.CodeUnavailable {
+		t.Errorf("task 1: %+v, want error code %s", r.Err, wire.CodeUnavailable)
+	}
+	wait()
+}
