@@ -2,6 +2,7 @@ package worker
 
 import (
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,12 +14,12 @@ import (
 	"github.com/procpool/procpool/internal/wire"
 )
 
-// jsServer starts a NATS server whose JetStream stores in dir, so that
-// the test can take its JetStream away (DisableJetStream) and give it back
-// with the streams it had.
-func jsServer(t *testing.T, dir string) *server.Server {
+// jsServer starts a NATS server on port (or any) whose JetStream stores
+// in dir, so that the test can stop it and start it again with the
+// streams it had.
+func jsServer(t *testing.T, dir string, port int) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true,
 		JetStream: true, StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func unavailableSetup(t *testing.T, ns *server.Server) (*gbHarness, *testutil.Sy
 	t.Cleanup(func() { valueTimeout = was })
 	conns := make([]*nats.Conn, 2)
 	for i := range conns {
-		nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1))
+		nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,25 +77,22 @@ func unavailableSetup(t *testing.T, ns *server.Server) (*gbHarness, *testutil.Sy
 	return h, logs, wait
 }
 
-// A stored argument that cannot be read because the broker's JetStream is
-// unavailable (here taken away for longer than internal/blob's read
-// retries) is not the caller's bad_input: the worker hands the task back,
-// as one more attempt, and it runs once JetStream is back.
+// A stored argument that cannot be read because the broker is down (here
+// stopped for longer than internal/blob's read retries) is not the
+// caller's bad_input: the worker hands the task back, as one more
+// attempt, and it runs once the broker is back.
 func TestUnavailableArgumentRetriedNotBadInput(t *testing.T) {
 	dir := t.TempDir()
-	ns := jsServer(t, dir)
+	ns := jsServer(t, dir, server.RANDOM_PORT)
+	port := ns.Addr().(*net.TCPAddr).Port
 	h, logs, wait := unavailableSetup(t, ns)
 	h.waitBlocked(0)
-	if err := ns.DisableJetStream(); err != nil {
-		t.Fatal(err)
-	}
+	ns.Shutdown()
 	close(h.releases[0]) // task 1 now fetches its argument, and fails
 	testutil.WaitFor(t, 60*time.Second, "the worker to give up reading the argument", func() bool {
 		return strings.Contains(logs.String(), "stored argument unavailable; handing the task back")
 	})
-	if err := ns.EnableJetStream(&server.JetStreamConfig{StoreDir: dir}); err != nil {
-		t.Fatal(err)
-	}
+	jsServer(t, dir, port) // the broker is back, with its streams
 	testutil.WaitFor(t, 60*time.Second, "both tasks answered", func() bool { return h.answered(2) })
 	wait()
 	h.mu.Lock()
@@ -109,11 +107,12 @@ func TestUnavailableArgumentRetriedNotBadInput(t *testing.T) {
 	}
 }
 
-// When the broker stays unavailable, the task ends with the typed
+// When the broker's JetStream stays unavailable (here disabled, the
+// server still up for the results), the task ends with the typed
 // unavailable error (pool.ErrUnavailable at the caller), not bad_input
 // and not a wait without end.
 func TestUnavailableArgumentPersistentTypedError(t *testing.T) {
-	ns := jsServer(t, t.TempDir())
+	ns := jsServer(t, t.TempDir(), server.RANDOM_PORT)
 	h, _, wait := unavailableSetup(t, ns)
 	h.waitBlocked(0)
 	if err := ns.DisableJetStream(); err != nil {
