@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/broker"
 	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
 )
@@ -288,4 +289,55 @@ func TestGiveBackRecordedNotPublishedNoLoss(t *testing.T) {
 	h.waitStream(0, "every message acked")
 	waitC()
 	h.check(n, maxAttempts)
+}
+
+// With the recommended worker permissions (broker.WorkerPermissions), a
+// worker records its give-back (it may create the bucket and write and
+// read its keys) and so hands the tasks back, and a redelivery reads the
+// record: the flow of TestGiveBackThenRedeliveryOneLineage, shortened.
+func TestGiveBackRecordWithWorkerPermissions(t *testing.T) {
+	const pool = "gbp"
+	wp, err := broker.WorkerPermissions(pool, "_INBOX.wkr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := broker.CallerPermissions(pool, "_INBOX.clr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := testutil.StartBroker(t, broker.Config{Users: []broker.User{
+		{Name: "wkr", Password: "wkr-password-0123456789", Permissions: &wp},
+		{Name: "clr", Password: "clr-password-0123456789", Permissions: &cp},
+	}})
+	connect := func(user, inbox string) *nats.Conn {
+		nc, err := b.Connect(nats.UserInfo(user, user+"-password-0123456789"), nats.CustomInboxPrefix(inbox))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	caller := connect("clr", "_INBOX.clr")
+	wa, wc := connect("wkr", "_INBOX.wkr"), connect("wkr", "_INBOX.wkr")
+	h := newGBHarness(t, caller, pool, gbStream, 0)
+	const n, maxAttempts = 4, 2
+	h.publish(n, maxAttempts)
+	waitA := h.serve(wa, "w.a")
+	h.waitBlocked(0)
+	h.waitStream(3, "the original and its two give-back messages (recorded first) in the stream")
+	wa.Close()
+	close(h.releases[0])
+	waitA()
+	waitC := h.serve(wc, "w.c")
+	testutil.WaitFor(t, 60*time.Second, "every task answered", func() bool { return h.answered(n) })
+	h.waitStream(0, "every message acked")
+	waitC()
+	h.check(n, maxAttempts)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := 1; i < n; i++ {
+		if h.execs[i] != 1 {
+			t.Errorf("task %d, handed back, executed %d times, want 1 (the redelivery read no record?)", i, h.execs[i])
+		}
+	}
 }
