@@ -230,9 +230,9 @@ func decodeParts(b []byte, n int) ([]part, error) {
 }
 
 // validTag reports whether tag is a letter and digits, as handBack,
-// hardTimeout and giveBackUnavailable make them.
+// hardTimeout and retryUnavailable make them.
 func validTag(tag string) bool {
-	if len(tag) < 1 || tag[0] < 'a' || tag[0] > 'z' {
+	if len(tag) < 2 || tag[0] < 'a' || tag[0] > 'z' {
 		return false
 	}
 	for _, c := range []byte(tag[1:]) {

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -339,5 +340,35 @@ func TestGiveBackRecordWithWorkerPermissions(t *testing.T) {
 		if h.execs[i] != 1 {
 			t.Errorf("task %d, handed back, executed %d times, want 1 (the redelivery read no record?)", i, h.execs[i])
 		}
+	}
+}
+
+// A record reads back as written, a record that does not fit the message
+// is refused (the redelivery then splits everything), and the tasks no
+// part holds are the ones split.
+func TestGiveBackRecordParts(t *testing.T) {
+	parts := []part{{"g1", span{1, 3}}, {"g3", span{3, 6}}, {"u7", span{7, 8}}}
+	enc := encodeParts(parts)
+	if string(enc) != "g1:1:3 g3:3:6 u7:7:8" {
+		t.Errorf("encoded %q", enc)
+	}
+	got, err := decodeParts(enc, 9)
+	if err != nil || !slices.Equal(got, parts) {
+		t.Errorf("decoded %v, %v; want %v", got, err, parts)
+	}
+	for _, bad := range []string{"g1:1:3 g3:3:10", "g1:2:2", "x:0:1", "G1:0:1", "g1:-1:1", "g1:0", "g1:a:1"} {
+		if _, err := decodeParts([]byte(bad), 9); err == nil {
+			t.Errorf("%q for a message of 9 tasks: no error", bad)
+		}
+	}
+	if got, err := decodeParts(nil, 9); err != nil || len(got) != 0 {
+		t.Errorf("empty record: %v, %v", got, err)
+	}
+	want := []span{{0, 1}, {6, 7}, {8, 9}}
+	if got := uncovered(9, parts); !slices.Equal(got, want) {
+		t.Errorf("uncovered %v, want %v", got, want)
+	}
+	if got := uncovered(3, nil); !slices.Equal(got, []span{{0, 3}}) {
+		t.Errorf("uncovered without record %v", got)
 	}
 }
