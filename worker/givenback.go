@@ -68,7 +68,7 @@ type records struct {
 	kv jetstream.KeyValue
 }
 
-// open returns the bucket, making it if create is set and it does not
+// openRecords returns the bucket, making it if create is set and it does not
 // exist. Without create, a missing bucket is jetstream.ErrBucketNotFound.
 func (rt *executor) openRecords(ctx context.Context, create bool) (jetstream.KeyValue, error) {
 	r := &rt.recs
