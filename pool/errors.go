@@ -36,7 +36,9 @@ var (
 	// may have been queued all the same and run; its result is then
 	// dropped. Calls on a pool whose broker came back succeed again.
 	// It is also [ipc.ErrUnavailable], which queues and pipes return when
-	// the broker or its JetStream cannot answer.
+	// the broker or its JetStream cannot answer, and it matches a
+	// [TaskError] of code "unavailable": a task whose stored argument the
+	// broker could not serve on any of its attempts.
 	ErrUnavailable = wire.ErrUnavailable
 	// ErrInvalidOption wraps every error from an invalid Option or MapOption
 	// (and from an invalid queue option: it is [ipc.ErrInvalidOption]).
@@ -53,7 +55,7 @@ var (
 // the function returned or panicked with, and where.
 type TaskError struct {
 	Task    string // task name
-	Code    string // kind of failure: "task", "panic", "timeout", "worker_lost", "unknown_task", "bad_input", "bad_output", "canceled"
+	Code    string // kind of failure: "task", "panic", "timeout", "worker_lost", "unknown_task", "bad_input", "bad_output", "canceled", "unavailable"
 	Message string // the error's text, or the panic's value
 	Stack   string // the panicking goroutine's stack, for panics
 	Worker  string // worker id
@@ -89,6 +91,8 @@ func (e *TaskError) Is(target error) bool {
 		return e.Code == wire.CodeUnknownTask
 	case ErrBadInput:
 		return e.Code == wire.CodeBadInput
+	case ErrUnavailable:
+		return e.Code == wire.CodeUnavailable
 	case ErrBadOutput:
 		return e.Code == wire.CodeBadOutput
 	}

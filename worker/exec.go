@@ -29,13 +29,21 @@ type job struct {
 	call     uint64
 	start    time.Time
 	msgID    string
+	stream   string // the message's stream and sequence, for its give-back record
+	seq      uint64
 	valueDir string // the caller's value directory, for large results (values.go)
 	token    string // the message's wire.HdrToken, echoed on its results
 
+	maxAttempts int  // Procpool-Max-Attempts; 0 if absent
+	nak         bool // a task asked for another attempt (values.go): -NAK at the end, not ack
+
+	recMu sync.Mutex // serializes the writes of the give-back record (givenback.go)
+	parts []part     // what the record says was handed back; recMu
+
 	mu        sync.Mutex
 	next, end int
-	returned  []wire.Task // handed back but could not be re-queued: run them here
-	out       []byte      // encoded results not yet sent
+	returned  []span // tasks to run after [next, end): a give-back that failed, a redelivery's rest
+	out       []byte // encoded results not yet sent
 	nout      int
 	outExec   time.Duration // execution time of the tasks in out
 	outItems  int           // and their number of items
@@ -50,7 +58,7 @@ func (rt *executor) handle(ctx context.Context, m *nats.Msg) {
 		rt.log.Warn("dropping message without a JetStream ack subject", "subject", m.Subject)
 		return
 	}
-	j := &job{msg: m, delivery: meta.Delivered, start: time.Now(), msgID: m.Header.Get(wire.HdrMsgID)}
+	j := &job{msg: m, delivery: meta.Delivered, start: time.Now(), msgID: m.Header.Get(wire.HdrMsgID), stream: meta.Stream, seq: meta.StreamSeq}
 	j.reply = m.Header.Get(wire.HdrReply)
 	j.valueDir = m.Header.Get(wire.HdrValueDir)
 	j.token = m.Header.Get(wire.HdrToken)
@@ -74,26 +82,25 @@ func (rt *executor) handle(ctx context.Context, m *nats.Msg) {
 	}
 	j.deaths, _ = strconv.Atoi(m.Header.Get(wire.HdrDeaths))
 	j.attempt = max(j.deaths, 0) + meta.Delivered
-	maxAttempts, _ := strconv.Atoi(m.Header.Get(wire.HdrMaxAttempts))
+	j.maxAttempts, _ = strconv.Atoi(m.Header.Get(wire.HdrMaxAttempts))
 
 	if rt.cancelled.has(wire.CancelKey(j.reply, tm.Call)) {
 		rt.ack(m)
 		return
 	}
-	if maxAttempts > 0 && j.attempt > maxAttempts {
-		// Every earlier delivery ended with its worker gone or hung.
-		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeWorkerLost, Message: fmt.Sprintf(
-			"task %s: worker lost on each of %d attempts", j.name, maxAttempts)})
-		rt.confirms.settle(j, wire.AckTerm)
-		return
-	}
 	if meta.Delivered > 1 && len(tm.Tasks) > 1 {
 		// A redelivered batch: one of its tasks may be the one that killed
-		// the last worker. Split it so each task is counted on its own.
-		if err := rt.requeue(j, tm.Tasks, "s", 1); err == nil {
-			rt.ack(m)
+		// the last worker. Split it so each task is counted on its own,
+		// but not the tasks an earlier delivery handed back (givenback.go).
+		if rt.redeliver(j) {
 			return
 		}
+	} else if j.maxAttempts > 0 && j.attempt > j.maxAttempts {
+		// Every earlier delivery ended with its worker gone or hung.
+		rt.failAll(j, &wire.ErrorInfo{Code: wire.CodeWorkerLost, Message: fmt.Sprintf(
+			"task %s: worker lost on each of %d attempts", j.name, j.maxAttempts)})
+		rt.confirms.settle(j, wire.AckTerm)
+		return
 	}
 	h := rt.cfg.Registry.lookup(j.name)
 	if h == nil {
@@ -115,7 +122,7 @@ func (rt *executor) run(ctx context.Context, j *job, h handler) {
 	j.lastFlush = j.start
 
 	var giveBack *time.Timer
-	if j.end > 1 {
+	if j.end-j.next > 1 {
 		giveBack = time.AfterFunc(rt.cfg.GiveBackAfter, func() { rt.handBack(j, false) })
 	}
 	for {
@@ -131,10 +138,10 @@ func (rt *executor) run(ctx context.Context, j *job, h handler) {
 				j.mu.Unlock()
 				break
 			}
-			// A give-back failed: run those tasks here after all.
-			j.tm.Tasks = append(j.tm.Tasks[:j.end], j.returned...)
-			j.returned = nil
-			j.end = len(j.tm.Tasks)
+			// A give-back failed, or a redelivery could not be split: run
+			// those tasks here after all.
+			j.next, j.end = j.returned[0].lo, j.returned[0].hi
+			j.returned = j.returned[1:]
 			j.mu.Unlock()
 			giveBack = nil
 			continue
@@ -145,13 +152,15 @@ func (rt *executor) run(ctx context.Context, j *job, h handler) {
 
 		t := &j.tm.Tasks[i]
 		t0 := time.Now()
-		enc := rt.runTask(ctx, j, h, t)
+		enc := rt.runTask(ctx, j, h, t, i)
 		took := time.Since(t0)
 
 		j.mu.Lock()
-		rt.addEncoded(j, enc, t.Seq)
-		j.outExec += took
-		j.outItems += t.Len()
+		if enc != nil { // nil: handed back to run again (values.go)
+			rt.addEncoded(j, enc, t.Seq)
+			j.outExec += took
+			j.outItems += t.Len()
+		}
 		if time.Since(j.lastFlush) >= rt.cfg.GiveBackAfter {
 			rt.flush(j)
 		}
@@ -161,11 +170,21 @@ func (rt *executor) run(ctx context.Context, j *job, h handler) {
 		}
 	}
 	j.mu.Lock()
+	if j.finished {
+		// The hard timeout answers for the message (handback.go): it acks
+		// once what it hands back is queued, then the process exits.
+		j.mu.Unlock()
+		return
+	}
 	rt.flush(j)
 	j.finished = true
 	j.mu.Unlock()
 	// Ack once the caller has receipted the results (confirm.go).
-	rt.confirms.settle(j, wire.AckOK)
+	if j.nak {
+		rt.confirms.settle(j, string(nakDelay(retryNakDelay)))
+	} else {
+		rt.confirms.settle(j, wire.AckOK)
+	}
 	rt.obs.finished(time.Since(j.start), j.delivery) // observe.go
 	rt.mu.Lock()
 	rt.current = nil
@@ -178,7 +197,9 @@ func (rt *executor) run(ctx context.Context, j *job, h handler) {
 // executor reuses from task to task (rt.resBuf, rt.itemBuf): the caller
 // copies it out (addEncoded) before the next task. Nothing per item is
 // allocated here, so a worker's garbage is mostly what its tasks make.
-func (rt *executor) runTask(ctx context.Context, j *job, h handler, t *wire.Task) []byte {
+// It returns nil when the task, the message's i-th, was handed back to run
+// again: its stored argument could not be read (values.go).
+func (rt *executor) runTask(ctx context.Context, j *job, h handler, t *wire.Task, i int) []byte {
 	tctx := withTask(ctx, taskCtx{rt: rt, j: j, seq: t.Seq})
 	var hard *time.Timer
 	if j.timeout > 0 {
@@ -190,6 +211,9 @@ func (rt *executor) runTask(ctx context.Context, j *job, h handler, t *wire.Task
 	}
 	rt.trimBuffers()                    // values.go
 	items, info := rt.taskItems(ctx, t) // values.go: fetched if stored
+	if info != nil && info.Code == wire.CodeUnavailable && rt.retryUnavailable(j, i) {
+		return nil
+	}
 	if info != nil {
 		rt.failed.Add(1)
 		rt.done.Add(1)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -19,8 +20,9 @@ import (
 // messages, so that two idle workers can share them, without blocking the
 // task that runs (j.handing tracks it). When the worker is about to be
 // recycled (recycling) it hands them back in one message and waits, so
-// the worker runs no more than its share and strands nothing. Tasks that
-// cannot be re-queued are run here after all (j.returned).
+// the worker runs no more than its share and strands nothing. Each
+// give-back is recorded first (givenback.go). Tasks that cannot be
+// re-queued are run here after all (j.returned).
 func (rt *executor) handBack(j *job, recycling bool) {
 	j.mu.Lock()
 	if j.finished || j.next >= j.end {
@@ -28,7 +30,7 @@ func (rt *executor) handBack(j *job, recycling bool) {
 		return
 	}
 	rest := detach(j.tm.Tasks[j.next:j.end])
-	from := j.next
+	from, end := j.next, j.end
 	j.end = j.next
 	tag, failed := "g", "handing tasks back failed; running them here"
 	if recycling {
@@ -39,16 +41,26 @@ func (rt *executor) handBack(j *job, recycling bool) {
 		if !recycling && len(rest) >= 2 {
 			half = len(rest) / 2
 		}
-		err := rt.requeue(j, rest[:half], tag+strconv.Itoa(from), half)
-		if err == nil && half < len(rest) {
-			if err = rt.requeue(j, rest[half:], tag+strconv.Itoa(from+half), len(rest)-half); err != nil {
-				rest = rest[half:]
+		parts := []part{{tag + strconv.Itoa(from), span{from, from + half}}}
+		if half < len(rest) {
+			parts = append(parts, part{tag + strconv.Itoa(from+half), span{from + half, end}})
+		}
+		k := 0 // the first part not handed back
+		err := rt.record(j, recordWrite, parts...)
+		if err == nil {
+			giveBackRecorded()
+			for ; k < len(parts); k++ {
+				p := parts[k]
+				if err = rt.requeue(j, rest[p.lo-from:p.hi-from], p.tag, p.hi-p.lo, j.used()); err != nil {
+					break
+				}
 			}
 		}
 		if err != nil {
 			rt.log.Warn(failed, "err", err)
+			j.unrecord(parts[k:]...)
 			j.mu.Lock()
-			j.returned = append(j.returned, rest...)
+			j.returned = append(j.returned, span{parts[k].lo, end})
 			j.mu.Unlock()
 		}
 	}
@@ -92,32 +104,43 @@ func (rt *executor) recycleDue() bool {
 	return rt.cfg.MaxTasksPerChild > 0 && rt.done.Load() >= int64(rt.cfg.MaxTasksPerChild)
 }
 
+// requeueTimeout bounds a requeue: its publishes and their retries.
+const requeueTimeout = 10 * time.Second
+
+// used is how many attempts the tasks of j have used before this one: the
+// Procpool-Deaths a message handing them back carries.
+func (j *job) used() int { return max(j.deaths, 0) + j.delivery - 1 }
+
 // requeue publishes tasks again as new messages of per tasks each (waiting
-// for JetStream to store them), carrying the attempts they have used.
-// Message ids derive from the original, so repeating this after a crash
-// does not queue them twice.
-func (rt *executor) requeue(j *job, tasks []wire.Task, tag string, per int) error {
-	deaths := max(j.deaths, 0) + j.delivery - 1
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// for JetStream to store them), carrying the attempts they have used
+// (deaths). Message ids derive from the original (<msgID>.<tag>.<start>),
+// so repeating this after a crash does not queue them twice.
+func (rt *executor) requeue(j *job, tasks []wire.Task, tag string, per, deaths int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), requeueTimeout)
 	defer cancel()
 	for start := 0; start < len(tasks); start += per {
-		part := tasks[start:min(start+per, len(tasks))]
-		body := wire.TaskMsgHeader(nil, j.call, len(part))
-		for i := range part {
-			body = wire.AppendTask(body, &part[i])
-		}
-		m := nats.NewMsg(j.msg.Subject)
-		m.Data = body
-		for k, v := range j.msg.Header {
-			m.Header[k] = v
-		}
-		m.Header.Set(wire.HdrDeaths, strconv.Itoa(deaths))
-		m.Header.Set(wire.HdrMsgID, j.msgID+"."+tag+"."+strconv.Itoa(start))
-		if err := publishRetry(ctx, rt.js, m); err != nil {
+		id := j.msgID + "." + tag + "." + strconv.Itoa(start)
+		if err := rt.publishPart(ctx, j, tasks[start:min(start+per, len(tasks))], id, deaths); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// publishPart publishes tasks of j as one message with the message id id.
+func (rt *executor) publishPart(ctx context.Context, j *job, tasks []wire.Task, id string, deaths int) error {
+	body := wire.TaskMsgHeader(nil, j.call, len(tasks))
+	for i := range tasks {
+		body = wire.AppendTask(body, &tasks[i])
+	}
+	m := nats.NewMsg(j.msg.Subject)
+	m.Data = body
+	for k, v := range j.msg.Header {
+		m.Header[k] = v
+	}
+	m.Header.Set(wire.HdrDeaths, strconv.Itoa(deaths))
+	m.Header.Set(wire.HdrMsgID, id)
+	return publishRetry(ctx, rt.js, m)
 }
 
 // publishRetry publishes m to JetStream until it is stored or ctx ends,
@@ -129,7 +152,7 @@ func publishRetry(ctx context.Context, js jetstream.JetStream, m *nats.Msg) erro
 		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, err := js.PublishMsg(tctx, m)
 		cancel()
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) {
 			return err
 		}
 		select {
@@ -142,14 +165,19 @@ func publishRetry(ctx context.Context, js jetstream.JetStream, m *nats.Msg) erro
 
 // hardTimeout runs when a task has ignored its cancelled context for the
 // grace period: the worker answers for it, hands back what it has not
-// started, and exits so that its supervisor starts a fresh process.
+// started (recorded first, givenback.go), and exits so that its
+// supervisor starts a fresh process.
 func (rt *executor) hardTimeout(j *job, t *wire.Task) {
 	j.mu.Lock()
 	if j.finished {
 		j.mu.Unlock()
 		return
 	}
-	rest := detach(j.tm.Tasks[j.next:j.end])
+	// The tasks' headers are copied (detach) while the message is surely
+	// held: the task that ignored its timeout may yet return, and the
+	// executor move on to the next message.
+	tasks := detach(j.tm.Tasks)
+	rest := []span{{j.next, j.end}}
 	j.end = j.next
 	rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: &wire.ErrorInfo{Code: wire.CodeTimeout, Message: fmt.Sprintf(
 		"task %s ignored its %s timeout for %s; worker %s (pid %d) exits", j.name, j.timeout, rt.cfg.HardTimeoutGrace, rt.cfg.ID, rt.pid)}})
@@ -157,9 +185,27 @@ func (rt *executor) hardTimeout(j *job, t *wire.Task) {
 	j.finished = true
 	j.mu.Unlock()
 	j.handing.Wait()
-	if len(rest) > 0 {
-		if err := rt.requeue(j, rest, "t"+strconv.FormatUint(t.Seq, 10), len(rest)); err != nil {
-			// Leave the message unacked: it is redelivered whole.
+	// With the give-backs in flight done, what they could not hand back is
+	// known too.
+	j.mu.Lock()
+	rest = append(rest, j.returned...)
+	j.returned = nil
+	j.mu.Unlock()
+	var parts []part
+	for _, s := range rest {
+		if s.lo < s.hi {
+			parts = append(parts, part{"t" + strconv.Itoa(s.lo), s})
+		}
+	}
+	if len(parts) > 0 {
+		err := rt.record(j, recordWrite, parts...)
+		for k := 0; err == nil && k < len(parts); k++ {
+			p := parts[k]
+			err = rt.requeue(j, tasks[p.lo:p.hi], p.tag, p.hi-p.lo, j.used())
+		}
+		if err != nil {
+			// Leave the message unacked: it is redelivered, and the tasks
+			// not handed back are split then.
 			rt.log.Error("hard timeout: could not hand back tasks", "err", err)
 			rt.exitHard()
 			return

@@ -31,7 +31,11 @@ func onceArg(ctx context.Context, one *spawn.OneShot, nc *nats.Conn, pool string
 	defer cancel()
 	data, err := vals.Get(ctx, *one.ArgRef)
 	if err != nil {
-		return nil, &wire.ErrorInfo{Code: wire.CodeBadInput, Message: fmt.Sprintf("stored argument %v: %v", *one.ArgRef, err)}
+		code := wire.CodeBadInput
+		if unreachable(ctx, err) { // values.go: the broker's failure, not the value's
+			code = wire.CodeUnavailable
+		}
+		return nil, &wire.ErrorInfo{Code: code, Message: fmt.Sprintf("stored argument %v: %v", *one.ArgRef, err)}
 	}
 	return data, nil
 }

@@ -70,10 +70,17 @@ func (rt *executor) flush(j *job) {
 
 // failAll answers every task of the message with the same error.
 func (rt *executor) failAll(j *job, info *wire.ErrorInfo) {
+	rt.failSpans(j, []span{{0, len(j.tm.Tasks)}}, info)
+}
+
+// failSpans answers the tasks of spans with the same error.
+func (rt *executor) failSpans(j *job, spans []span, info *wire.ErrorInfo) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for _, t := range j.tm.Tasks {
-		rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info})
+	for _, s := range spans {
+		for _, t := range j.tm.Tasks[s.lo:s.hi] {
+			rt.addResult(j, &wire.Result{Seq: t.Seq, Attempt: j.attempt, Err: info})
+		}
 	}
 	rt.flush(j)
 }

@@ -53,6 +53,7 @@ type executor struct {
 	confirms *confirmer // results awaiting the caller's receipt (confirm.go)
 
 	vals   *blob.Values // stored arguments and results (values.go)
+	recs   records      // the bucket of give-back records (givenback.go)
 	inline int          // the largest result carried inside a message
 
 	obs *observe // self-measurements and the operator's drain request (micro.go)

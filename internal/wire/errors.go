@@ -13,6 +13,7 @@ const (
 	CodeUnknownTask = "unknown_task" // no task of that name in the worker
 	CodeBadInput    = "bad_input"    // the argument did not decode
 	CodeBadOutput   = "bad_output"   // the result did not encode
+	CodeUnavailable = "unavailable"  // the broker could not be reached on each attempt (a stored argument's fetch)
 )
 
 // ErrorInfo is a task failure as it crosses the wire (JSON inside the
