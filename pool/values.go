@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,6 +43,41 @@ func (d *dispatcher) storeTask(ctx context.Context, task string, parts ...[]byte
 // fetchTimeout bounds the fetch of one stored result.
 const fetchTimeout = 5 * time.Minute
 
+// resultRetryWindow is how long a stored result that the broker cannot
+// serve (a cluster electing a leader, a node restarting) is asked for
+// again, beyond the value store's own 5 s of retries: the task ran, and
+// its result is stored; giving up soon would throw it away. A chaos run
+// (issue 18) saw one answered bad_output after those 5 s.
+var resultRetryWindow = time.Minute
+
+// fetchStored reads the stored value ref, reading again every second for
+// resultRetryWindow while the broker cannot serve it, never past ctx.
+func fetchStored(ctx context.Context, vals *blob.Values, ref wire.Ref) ([]byte, error) {
+	start := time.Now()
+	for {
+		data, err := vals.Get(ctx, ref)
+		if err == nil || !wire.Unreachable(err) || time.Since(start) >= resultRetryWindow {
+			return data, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// fetchErrCode is the code of a result whose stored value could not be
+// read: unavailable when the broker could not serve it (the value is
+// there, the task ran), or did not within ctx's deadline; bad_output when
+// the value is gone or not what the worker said.
+func fetchErrCode(ctx context.Context, err error) string {
+	if wire.Unreachable(err) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded {
+		return wire.CodeUnavailable
+	}
+	return wire.CodeBadOutput
+}
+
 // fetchResult fetches a stored result for its waiter, off the result
 // router, and deletes it. The waiter stays pending meanwhile, so Close
 // waits for it; if the call was given up or failed in the meantime, the
@@ -50,7 +86,7 @@ func (d *dispatcher) fetchResult(w *waiter, r wire.Result, src *source) {
 	d.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(d.stopCtx, fetchTimeout)
 		defer cancel()
-		data, err := d.vals.Get(ctx, *r.Ref)
+		data, err := fetchStored(ctx, d.vals, *r.Ref)
 		d.vals.Release(*r.Ref)
 		d.mu.Lock()
 		current := d.pending[r.Seq] == w
@@ -65,7 +101,7 @@ func (d *dispatcher) fetchResult(w *waiter, r wire.Result, src *source) {
 			_, err = wire.SplitItems(nil, data, r.NItems) // a check only: All reads Encoded
 		}
 		if err != nil {
-			r = wire.Result{Seq: r.Seq, Attempt: r.Attempt, Err: &wire.ErrorInfo{Code: wire.CodeBadOutput,
+			r = wire.Result{Seq: r.Seq, Attempt: r.Attempt, Err: &wire.ErrorInfo{Code: fetchErrCode(ctx, err),
 				Message: fmt.Sprintf("fetch stored result %v: %v", *r.Ref, err)}}
 		} else {
 			r.Ref, r.Encoded, r.Owned = nil, data, true

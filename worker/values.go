@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -51,8 +50,7 @@ func (rt *executor) taskItems(ctx context.Context, t *wire.Task) ([][]byte, *wir
 // could not serve it rather than that the value is not there or is bad:
 // it was unavailable, or did not answer before the fetch's own deadline.
 func unreachable(ctx context.Context, err error) bool {
-	return errors.Is(wire.MarkUnavailable(err), wire.ErrUnavailable) || errors.Is(err, nats.ErrTimeout) ||
-		(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded)
+	return wire.Unreachable(err) || (errors.Is(err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded)
 }
 
 // retryUnavailable hands the message's i-th task back to run again, as

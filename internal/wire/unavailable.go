@@ -29,3 +29,11 @@ type unavailable struct{ err error }
 
 func (u unavailable) Error() string   { return u.err.Error() }
 func (u unavailable) Unwrap() []error { return []error{u.err, ErrUnavailable} }
+
+// Unreachable reports whether err, from reading a stored value, says the
+// broker could not serve it (MarkUnavailable's cases, or a request that
+// timed out) rather than that the value is gone or bad.
+func Unreachable(err error) bool {
+	return errors.Is(MarkUnavailable(err), ErrUnavailable) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting)
+}
