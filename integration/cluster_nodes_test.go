@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,12 +92,10 @@ func startCluster(t *testing.T) *testCluster {
 	t.Helper()
 	c := &testCluster{bin: buildBinaries(t)}
 	dir := t.TempDir()
-	certs, err := testcerts.Generate(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	certs := clusterCerts(t)
 	// The callers and workers trust the test CA the Go way (crypto/x509
-	// reads SSL_CERT_FILE once per process: one CA per test binary run).
+	// reads SSL_CERT_FILE once per process: one CA per test binary run,
+	// whichever cluster test comes first).
 	t.Setenv("SSL_CERT_FILE", certs.CA)
 	conf := filepath.Join(dir, "auth.conf")
 	if err := os.WriteFile(conf, []byte(authConfig(t)), 0o600); err != nil {
@@ -129,6 +128,29 @@ func startCluster(t *testing.T) *testCluster {
 		testutil.WaitFor(t, 60*time.Second, "JetStream on "+c.names[i], func() bool { return c.jetStreamOK(i) })
 	}
 	return c
+}
+
+// clusterCerts are the cluster tests' CA and certificates, made once per
+// test binary run (see startCluster) and removed by TestMain.
+var clusterCertsOnce struct {
+	sync.Once
+	dir   string
+	files testcerts.Files
+	err   error
+}
+
+func clusterCerts(t *testing.T) testcerts.Files {
+	t.Helper()
+	c := &clusterCertsOnce
+	c.Do(func() {
+		if c.dir, c.err = os.MkdirTemp("", "procpool-cluster-certs-"); c.err == nil {
+			c.files, c.err = testcerts.Generate(c.dir)
+		}
+	})
+	if c.err != nil {
+		t.Fatal(c.err)
+	}
+	return c.files
 }
 
 // admin connects to node i as the unrestricted administrator.

@@ -22,7 +22,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(parentEnv) != "" {
 		os.Exit(parentMain())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if dir := clusterCertsOnce.dir; dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
 }
 
 // execLog records every execution of instrumented tasks: one line
