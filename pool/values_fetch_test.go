@@ -11,22 +11,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/internal/blob"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
 )
-
-func fetchTestServer(t *testing.T, dir string, port int) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true, JetStream: true, StoreDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	return ns
-}
 
 // A stored result the broker cannot serve for longer than the value
 // store's own retries (5 s) is read again, and arrives once the broker is
@@ -35,7 +22,7 @@ func fetchTestServer(t *testing.T, dir string, port int) *server.Server {
 // is the broker's (unavailable at the caller), not the output's.
 func TestFetchStoredOutlastsBrokerOutage(t *testing.T) {
 	dir := t.TempDir()
-	ns := fetchTestServer(t, dir, server.RANDOM_PORT)
+	ns := testutil.JetStreamServer(t, dir, server.RANDOM_PORT)
 	port := ns.Addr().(*net.TCPAddr).Port
 	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(200*time.Millisecond))
 	if err != nil {

@@ -17,24 +17,6 @@ import (
 	"github.com/procpool/procpool/internal/wire"
 )
 
-// jsServer starts a NATS server on port (or any) whose JetStream stores
-// in dir, so that the test can stop it and start it again with the
-// streams it had.
-func jsServer(t *testing.T, dir string, port int) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true,
-		JetStream: true, StoreDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	return ns
-}
-
 // unavailableSetup queues a message on a file-stored stream: with gate,
 // of two tasks, task 0 ("gate", blocking its first run) inline and task 1
 // a value stored in the pool's object bucket; without, of task 1 alone.
@@ -92,7 +74,7 @@ func unavailableSetup(t *testing.T, ns *server.Server, workerURL string, gate bo
 // attempt, and it runs once the broker is back.
 func TestUnavailableArgumentRetriedNotBadInput(t *testing.T) {
 	dir := t.TempDir()
-	ns := jsServer(t, dir, server.RANDOM_PORT)
+	ns := testutil.JetStreamServer(t, dir, server.RANDOM_PORT)
 	port := ns.Addr().(*net.TCPAddr).Port
 	h, logs, wait := unavailableSetup(t, ns, ns.ClientURL(), true)
 	h.waitBlocked(0)
@@ -101,7 +83,7 @@ func TestUnavailableArgumentRetriedNotBadInput(t *testing.T) {
 	testutil.WaitFor(t, 60*time.Second, "the worker to give up reading the argument", func() bool {
 		return strings.Contains(logs.String(), "stored argument unavailable; handing the task back")
 	})
-	jsServer(t, dir, port) // the broker is back, with its streams
+	testutil.JetStreamServer(t, dir, port) // the broker is back, with its streams
 	testutil.WaitFor(t, 60*time.Second, "both tasks answered", func() bool { return h.answered(2) })
 	wait()
 	h.mu.Lock()
@@ -121,7 +103,7 @@ func TestUnavailableArgumentRetriedNotBadInput(t *testing.T) {
 // unavailable error (pool.ErrUnavailable at the caller), not bad_input
 // and not a wait without end.
 func TestUnavailableArgumentPersistentTypedError(t *testing.T) {
-	ns := jsServer(t, t.TempDir(), server.RANDOM_PORT)
+	ns := testutil.JetStreamServer(t, t.TempDir(), server.RANDOM_PORT)
 	h, _, wait := unavailableSetup(t, ns, ns.ClientURL(), true)
 	h.waitBlocked(0)
 	if err := ns.DisableJetStream(); err != nil {
@@ -229,7 +211,7 @@ func (p *cutProxy) toClient(c, s net.Conn) {
 // message again (a -NAK with a delay) rather than answer bad_input; the
 // redelivery, a second attempt, runs it.
 func TestUnavailableArgumentAloneNaksForAnotherAttempt(t *testing.T) {
-	ns := jsServer(t, t.TempDir(), server.RANDOM_PORT)
+	ns := testutil.JetStreamServer(t, t.TempDir(), server.RANDOM_PORT)
 	px := newCutProxy(t, ns.Addr().String())
 	h, logs, wait := unavailableSetup(t, ns, px.url(), false)
 	select {
