@@ -53,17 +53,7 @@ func syncKV(ctx context.Context, nc *nats.Conn, so syncOptions) (jetstream.JetSt
 		if !errors.Is(err, jetstream.ErrBucketNotFound) {
 			return nil, nil, fmt.Errorf("ipc: open bucket %s: %w", SyncBucket, err)
 		}
-		cfg := jetstream.KeyValueConfig{
-			Bucket:         SyncBucket,
-			Description:    "procpool's locks, semaphores, events, barriers, values and dicts",
-			History:        1,
-			Storage:        jetstream.MemoryStorage,
-			Replicas:       so.replicas,
-			LimitMarkerTTL: syncMarkerTTL,
-		}
-		if so.file {
-			cfg.Storage = jetstream.FileStorage
-		}
+		cfg := wire.SyncBucketConfig(so.replicas, so.file)
 		err = wire.APICall(ctx, func(ctx context.Context) error {
 			kv, err = js.CreateKeyValue(ctx, cfg)
 			return err

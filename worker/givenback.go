@@ -44,9 +44,6 @@ const (
 	// recordRead bounds the look-up of a record on a redelivery, retries
 	// included; past it the message is split whole, as before records.
 	recordRead = 3 * time.Second
-	// recordMarkerTTL is the bucket's LimitMarkerTTL if the worker makes
-	// it: package ipc makes it with the same (ipc/sync_bucket.go).
-	recordMarkerTTL = time.Minute
 )
 
 // span is a range [lo, hi) of a message's task indices, as it arrived.
@@ -76,14 +73,7 @@ func (rt *executor) openRecords(ctx context.Context, create bool) (jetstream.Key
 	}
 	kv, err := rt.js.KeyValue(ctx, wire.SyncBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) && create {
-		kv, err = rt.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:         wire.SyncBucket,
-			Description:    "procpool's locks, semaphores, events, barriers, values and dicts; workers' give-back records",
-			History:        1,
-			Storage:        jetstream.MemoryStorage,
-			Replicas:       wire.DefaultReplicas(rt.nc),
-			LimitMarkerTTL: recordMarkerTTL,
-		})
+		kv, err = rt.js.CreateKeyValue(ctx, wire.SyncBucketConfig(wire.DefaultReplicas(rt.nc), false))
 		if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			kv, err = rt.js.KeyValue(ctx, wire.SyncBucket) // made by another process meanwhile
 		}
