@@ -28,16 +28,19 @@ func TestCluster3(t *testing.T) {
 		}
 	}
 	// The meta leader may not have heard from every peer yet ("no
-	// suitable peers for placement"): retry until ctx ends.
+	// suitable peers for placement"), and a request sent during an
+	// election gets no answer: retry, each attempt bounded, until ctx ends.
 	var st jetstream.Stream
 	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		var err error
-		st, err = js[0].CreateStream(ctx, jetstream.StreamConfig{
+		st, err = js[0].CreateStream(actx, jetstream.StreamConfig{
 			Name:     "R3",
 			Subjects: []string{"r3.>"},
 			Replicas: 3,
 			Storage:  jetstream.FileStorage,
 		})
+		cancel()
 		if err == nil {
 			break
 		}

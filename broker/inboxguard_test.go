@@ -2,13 +2,19 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/procpool/procpool/broker"
+	"github.com/procpool/procpool/internal/wire"
 )
+
+// errCodeSubjectOverlap is JetStream's "subjects overlap with an
+// existing stream" (nats-server's JSStreamSubjectOverlapErr).
+const errCodeSubjectOverlap = 10065
 
 // The inbox guard on a cluster: each node tries until the cluster has a
 // JetStream leader; then a caller of the pool cannot make a stream that
@@ -34,20 +40,33 @@ func TestInboxGuardOnCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each lookup has its own bound: a request sent while the cluster
+	// elects a meta leader gets no answer at all, and one such request
+	// given the whole test's context failed CI with the guard in place.
 	for {
-		if _, err := js.Stream(ctx, broker.InboxGuardStream); err == nil {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := js.Stream(sctx, broker.InboxGuardStream)
+		cancel()
+		if err == nil {
 			break
-		} else if ctx.Err() != nil {
+		}
+		if ctx.Err() != nil {
 			t.Fatalf("the guard never appeared: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond) // poll interval, bounded by ctx
 	}
 	for _, subject := range []string{"_INBOX.>", "_INBOX.c1.>", "_INBOX.c1.*.*"} {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := js.CreateStream(cctx, jetstream.StreamConfig{Name: "SPY", Subjects: []string{subject}, Storage: jetstream.MemoryStorage})
-		cancel()
+		// The refusal must be JetStream's overlap error: an attempt lost
+		// to an election is asked again, not taken for a refusal.
+		err := wire.APICall(ctx, func(ctx context.Context) error {
+			_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SPY", Subjects: []string{subject}, Storage: jetstream.MemoryStorage})
+			return err
+		})
 		if err == nil {
 			t.Fatalf("c2 created a stream on %s", subject)
+		}
+		if api := (*jetstream.APIError)(nil); !errors.As(err, &api) || api.ErrorCode != errCodeSubjectOverlap {
+			t.Fatalf("a stream on %s: %v, want JetStream's subject overlap refusal (%d)", subject, err, errCodeSubjectOverlap)
 		}
 	}
 	// The control: an ordinary stream (a queue's) is still allowed.
