@@ -58,7 +58,7 @@ func TestInboxGuardOnCluster(t *testing.T) {
 	for _, subject := range []string{"_INBOX.>", "_INBOX.c1.>", "_INBOX.c1.*.*"} {
 		// The refusal must be JetStream's overlap error: an attempt lost
 		// to an election is asked again, not taken for a refusal.
-		err := wire.APICall(ctx, func(ctx context.Context) error {
+		err := wire.APICall(ctx, js, func(ctx context.Context) error {
 			_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SPY", Subjects: []string{subject}, Storage: jetstream.MemoryStorage})
 			return err
 		})

@@ -20,6 +20,7 @@ import (
 	"github.com/procpool/procpool/internal/builtin"
 	"github.com/procpool/procpool/internal/testcerts"
 	"github.com/procpool/procpool/internal/testutil"
+	"github.com/procpool/procpool/internal/wire"
 	"github.com/procpool/procpool/pool"
 )
 
@@ -187,14 +188,29 @@ func (c *testCluster) worker(t *testing.T, name string, i, processes int) *osPro
 // streamInfo reads the task stream's state through node i.
 func (c *testCluster) streamInfo(t *testing.T, i int) *jetstream.StreamInfo {
 	t.Helper()
-	js, _ := jetstream.New(c.admin(t, i))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, "PROCPOOL_"+clusterPool)
+	s, err := lookupStream(c.admin(t, i), "PROCPOOL_"+clusterPool)
 	if err != nil {
 		t.Fatalf("task stream via %s: %v", c.names[i], err)
 	}
 	return s.CachedInfo()
+}
+
+// lookupStream looks a stream up through nc, asking again while the
+// cluster elects a leader: a request sent during an election gets no
+// answer at all, so one attempt is not the answer.
+func lookupStream(nc *nats.Conn, name string) (jetstream.Stream, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var s jetstream.Stream
+	err = wire.APICall(ctx, js, func(ctx context.Context) (err error) {
+		s, err = js.Stream(ctx, name)
+		return err
+	})
+	return s, err
 }
 
 func TestClusterTLSPermissions(t *testing.T) {
@@ -307,8 +323,7 @@ func TestClusterTLSPermissions(t *testing.T) {
 			}
 		}
 		waitBucketEmpty(t, c.admin(t, up[0]), "procpool_"+clusterPool)
-		js, _ := jetstream.New(c.admin(t, up[0]))
-		s, err := js.Stream(ctx, "OBJ_procpool_"+clusterPool)
+		s, err := lookupStream(c.admin(t, up[0]), "OBJ_procpool_"+clusterPool)
 		if err != nil || s.CachedInfo().Config.Replicas != 3 {
 			t.Fatalf("the value bucket: %v; want 3 replicas like the task stream", err)
 		}

@@ -247,6 +247,15 @@ func TestSecurityQueuesWithRoleCredentials(t *testing.T) {
 		t.Fatalf("A's worker opens it: %v", err)
 	}
 	defer wq.Close()
+	// A queue the worker credential may not create: the refusal comes
+	// back at once (the request was unanswered, so ipc asked again for
+	// about 55 s, past this test's context).
+	start := time.Now()
+	if _, err := ipc.NewQueue[string](ctx, r.aWorkerConn, "row6-worker-made"); !errors.Is(err, nats.ErrPermissionViolation) {
+		t.Fatalf("A's worker creating a queue: %v after %s, want a permissions violation", err, time.Since(start))
+	} else if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("A's worker creating a queue: refused only after %s", took)
+	}
 	if err := wq.Put(ctx, "from the worker"); err != nil {
 		t.Fatal(err)
 	}

@@ -20,5 +20,7 @@ var (
 	// ErrUnavailable: the broker or its JetStream could not answer (no
 	// responders, no response from the stream, disconnected, or a cluster
 	// without a leader). The call may succeed once the broker is back.
+	// (A request the connection's permissions refuse is not unavailable:
+	// it fails at once with an error matching nats.ErrPermissionViolation.)
 	ErrUnavailable = wire.ErrUnavailable
 )

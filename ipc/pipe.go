@@ -133,7 +133,7 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 		cfg.Storage = jetstream.FileStorage
 	}
 	err = wire.CreateFitted(&cfg, func() error { // a bound that fits the broker
-		return wire.APICall(ctx, func(ctx context.Context) error {
+		return wire.APICall(ctx, js, func(ctx context.Context) error {
 			_, err := js.CreateStream(ctx, cfg)
 			return err
 		})
@@ -152,7 +152,7 @@ func NewPipe[T any](ctx context.Context, nc *nats.Conn, opts ...Option) (*PipeEn
 			MaxDeliver: -1,
 			MaxWaiting: 16,
 		}
-		err = wire.APICall(ctx, func(ctx context.Context) error {
+		err = wire.APICall(ctx, js, func(ctx context.Context) error {
 			_, err := js.CreateConsumer(ctx, stream, ccfg)
 			return err
 		})
@@ -196,7 +196,7 @@ func OpenPipe[T any](ctx context.Context, nc *nats.Conn, name string, opts ...Op
 	if err != nil {
 		return nil, wire.MarkUnavailable(fmt.Errorf("pool: open pipe %q: %w", name, err))
 	}
-	err = wire.APICall(ctx, func(ctx context.Context) error {
+	err = wire.APICall(ctx, js, func(ctx context.Context) error {
 		_, err := js.Consumer(ctx, pipeStreamPrefix+id, end)
 		return err
 	})
@@ -506,16 +506,16 @@ func (p *PipeEnd[T]) Close() error {
 		// This end reads no more: drop its consumer. Whichever end finds
 		// the other's consumer gone as well deletes the stream and the
 		// bucket.
-		err := wire.APICall(ctx, func(ctx context.Context) error { return p.js.DeleteConsumer(ctx, p.stream, p.end) })
+		err := wire.APICall(ctx, p.js, func(ctx context.Context) error { return p.js.DeleteConsumer(ctx, p.stream, p.end) })
 		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			errs = append(errs, fmt.Errorf("delete consumer: %w", err))
 		}
-		err = wire.APICall(ctx, func(ctx context.Context) error {
+		err = wire.APICall(ctx, p.js, func(ctx context.Context) error {
 			_, err := p.js.Consumer(ctx, p.stream, peerOf(p.end))
 			return err
 		})
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			err = wire.APICall(ctx, func(ctx context.Context) error { return p.js.DeleteStream(ctx, p.stream) })
+			err = wire.APICall(ctx, p.js, func(ctx context.Context) error { return p.js.DeleteStream(ctx, p.stream) })
 			if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				errs = append(errs, fmt.Errorf("delete stream: %w", err))
 			}

@@ -214,7 +214,7 @@ func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream,
 		cfg.Discard = jetstream.DiscardNew
 	}
 	err = wire.CreateFitted(&cfg, func() error { // a bound that fits the broker
-		return wire.APICall(ctx, func(ctx context.Context) error {
+		return wire.APICall(ctx, q.js, func(ctx context.Context) error {
 			s, err = q.js.CreateStream(ctx, cfg)
 			return err
 		})
@@ -232,7 +232,7 @@ func (q *Queue[T]) openStream(ctx context.Context, o options) (jetstream.Stream,
 // lookupStream looks the stream called name up, asking again while the
 // request goes unanswered (wire.APICall).
 func lookupStream(ctx context.Context, js jetstream.JetStream, name string) (s jetstream.Stream, err error) {
-	err = wire.APICall(ctx, func(ctx context.Context) error {
+	err = wire.APICall(ctx, js, func(ctx context.Context) error {
 		s, err = js.Stream(ctx, name)
 		return err
 	})
@@ -246,15 +246,15 @@ func openConsumer(ctx context.Context, js jetstream.JetStream, stream string, cf
 		c, err = js.Consumer(ctx, stream, cfg.Durable)
 		return err
 	}
-	if err = wire.APICall(ctx, lookup); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+	if err = wire.APICall(ctx, js, lookup); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return c, err
 	}
-	err = wire.APICall(ctx, func(ctx context.Context) error {
+	err = wire.APICall(ctx, js, func(ctx context.Context) error {
 		c, err = js.CreateConsumer(ctx, stream, cfg)
 		return err
 	})
 	if errors.Is(err, jetstream.ErrConsumerExists) {
-		err = wire.APICall(ctx, lookup)
+		err = wire.APICall(ctx, js, lookup)
 	}
 	return c, err
 }
@@ -570,7 +570,7 @@ func (q *Queue[T]) Len(ctx context.Context) (int, error) {
 		return 0, wire.MarkUnavailable(fmt.Errorf("pool: queue %q: len: %w", q.name, err))
 	}
 	var info *jetstream.StreamInfo
-	err = wire.APICall(ctx, func(ctx context.Context) error {
+	err = wire.APICall(ctx, q.js, func(ctx context.Context) error {
 		info, err = s.Info(ctx, jetstream.WithSubjectFilter(q.subject+".*"))
 		return err
 	})
@@ -650,7 +650,7 @@ func deleteStream(ctx context.Context, nc *nats.Conn, stream, what string) error
 	if err != nil {
 		return fmt.Errorf("pool: delete %s: %w", what, err)
 	}
-	err = wire.APICall(ctx, func(ctx context.Context) error { return js.DeleteStream(ctx, stream) })
+	err = wire.APICall(ctx, js, func(ctx context.Context) error { return js.DeleteStream(ctx, stream) })
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("pool: delete %s: %w", what, err)
 	}

@@ -153,7 +153,7 @@ func (v *ipcValues) close() { v.vals.Close() }
 
 // deleteBucket deletes a queue's or pipe's bucket, if it was ever made.
 func deleteBucket(ctx context.Context, js jetstream.JetStream, bucket string) error {
-	err := wire.APICall(ctx, func(ctx context.Context) error { return js.DeleteObjectStore(ctx, bucket) })
+	err := wire.APICall(ctx, js, func(ctx context.Context) error { return js.DeleteObjectStore(ctx, bucket) })
 	if err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("delete bucket %s: %w", bucket, err)
 	}

@@ -54,7 +54,7 @@ func syncKV(ctx context.Context, nc *nats.Conn, so syncOptions) (jetstream.JetSt
 			return nil, nil, fmt.Errorf("ipc: open bucket %s: %w", SyncBucket, err)
 		}
 		cfg := wire.SyncBucketConfig(so.replicas, so.file)
-		err = wire.APICall(ctx, func(ctx context.Context) error {
+		err = wire.APICall(ctx, js, func(ctx context.Context) error {
 			kv, err = js.CreateKeyValue(ctx, cfg)
 			return err
 		})
@@ -109,7 +109,7 @@ func purgeSync(ctx context.Context, js jetstream.JetStream, key string) error {
 		return err
 	}
 	for _, subj := range []string{syncSubject(key), syncSubject(key) + ".>"} {
-		err := wire.APICall(ctx, func(ctx context.Context) error { return s.Purge(ctx, jetstream.WithPurgeSubject(subj)) })
+		err := wire.APICall(ctx, js, func(ctx context.Context) error { return s.Purge(ctx, jetstream.WithPurgeSubject(subj)) })
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func purgeSync(ctx context.Context, js jetstream.JetStream, key string) error {
 // lookupSyncKV binds to the primitives' bucket, asking again while the
 // request goes unanswered (wire.APICall).
 func lookupSyncKV(ctx context.Context, js jetstream.JetStream) (kv jetstream.KeyValue, err error) {
-	err = wire.APICall(ctx, func(ctx context.Context) error {
+	err = wire.APICall(ctx, js, func(ctx context.Context) error {
 		kv, err = js.KeyValue(ctx, SyncBucket)
 		return err
 	})

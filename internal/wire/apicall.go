@@ -3,6 +3,8 @@ package wire
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -35,17 +37,32 @@ const (
 // 100 ms to 1 s, for APIWindow after the first such failure and never past
 // ctx. Every other answer, success or error, is returned at once.
 //
+// js is the handle call uses (nil skips what follows). A request that the
+// connection's permissions refuse is never answered either: the server
+// says so only asynchronously, as the connection's last error. APICall
+// watches for that error while an attempt waits and returns it, wrapped
+// around [nats.ErrPermissionViolation], as soon as it comes, instead of
+// waiting out the attempt and the window as if the cluster were electing.
+//
 // call must be safe to repeat: an attempt whose answer was lost may have
 // taken effect. Creating a stream, consumer or bucket with the same
 // configuration, looking one up, deleting and purging all are.
-func APICall(ctx context.Context, call func(ctx context.Context) error) error {
+func APICall(ctx context.Context, js jetstream.JetStream, call func(ctx context.Context) error) error {
+	var nc *nats.Conn
+	if js != nil {
+		nc = js.Conn()
+	}
 	var first time.Time
 	pause := 100 * time.Millisecond
 	for {
 		actx, cancel := context.WithTimeout(ctx, APIAttempt)
+		refused := watchRefusal(actx, cancel, nc)
 		err := call(actx)
 		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
 		cancel()
+		if r := refused(); r != nil && err != nil {
+			return r
+		}
 		if err == nil || ctx.Err() != nil || !(stalled || APINotReady(err)) {
 			return err
 		}
@@ -61,6 +78,58 @@ func APICall(ctx context.Context, call func(ctx context.Context) error) error {
 		}
 		pause = min(2*pause, time.Second)
 	}
+}
+
+// refusalPoll is how often an attempt that has waited refusalGrace looks
+// at its connection's last error. Answers come in milliseconds, so the
+// usual call is over before the watcher's first look.
+const (
+	refusalGrace = 200 * time.Millisecond
+	refusalPoll  = 100 * time.Millisecond
+)
+
+// watchRefusal watches nc, while actx lasts, for a new permissions
+// violation on a JetStream API subject, and cancels the attempt when one
+// comes. The returned func reports it (nil if none) once the attempt is
+// over. A violation already recorded before the attempt is not this
+// attempt's: only a change of the last error counts.
+func watchRefusal(actx context.Context, cancel context.CancelFunc, nc *nats.Conn) func() error {
+	if nc == nil {
+		return func() error { return nil }
+	}
+	before := nc.LastError()
+	var refusal error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timer := time.NewTimer(refusalGrace)
+		defer timer.Stop()
+		for {
+			select {
+			case <-actx.Done():
+				return
+			case <-timer.C:
+			}
+			// jsAPIRefusal first: a refusal is a pointer, so the
+			// comparison after it cannot panic on an uncomparable error.
+			if err := nc.LastError(); jsAPIRefusal(err) && err != before {
+				refusal = fmt.Errorf("JetStream API request refused: %w", err)
+				cancel()
+				return
+			}
+			timer.Reset(refusalPoll)
+		}
+	}()
+	return func() error {
+		<-done // actx is cancelled by now: the watcher has returned or will
+		return refusal
+	}
+}
+
+// jsAPIRefusal reports whether err is the server refusing a publish to a
+// JetStream API subject ("$JS.API.…", or "$JS.<domain>.API.…").
+func jsAPIRefusal(err error) bool {
+	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `Publish to "$JS.`)
 }
 
 // JetStream error codes that pass once a cluster settles.

@@ -19,7 +19,7 @@ func TestAPICallRetriesOnlyNotReady(t *testing.T) {
 	unavailable := &jetstream.APIError{Code: 503, ErrorCode: errCodeNotAvailable, Description: "JetStream system temporarily unavailable"}
 
 	calls := 0
-	err := APICall(ctx, func(context.Context) error {
+	err := APICall(ctx, nil, func(context.Context) error {
 		if calls++; calls < 3 {
 			return unavailable
 		}
@@ -31,7 +31,7 @@ func TestAPICallRetriesOnlyNotReady(t *testing.T) {
 
 	for _, final := range []error{jetstream.ErrStreamNotFound, jetstream.ErrStreamNameAlreadyInUse, errors.New("permissions violation")} {
 		calls = 0
-		err = APICall(ctx, func(context.Context) error { calls++; return final })
+		err = APICall(ctx, nil, func(context.Context) error { calls++; return final })
 		if !errors.Is(err, final) || calls != 1 {
 			t.Errorf("final answer %v: got %v after %d calls, want it after 1", final, err, calls)
 		}
@@ -41,7 +41,7 @@ func TestAPICallRetriesOnlyNotReady(t *testing.T) {
 	defer stop()
 	calls = 0
 	start := time.Now()
-	err = APICall(short, func(context.Context) error { calls++; return unavailable })
+	err = APICall(short, nil, func(context.Context) error { calls++; return unavailable })
 	if !errors.Is(err, unavailable) || time.Since(start) > 5*time.Second || calls < 2 {
 		t.Fatalf("503 until ctx ends: %v after %d calls and %s, want the 503 soon after the ctx's 700ms", err, calls, time.Since(start))
 	}
