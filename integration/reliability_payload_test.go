@@ -106,7 +106,8 @@ func waitBucketEmpty(t *testing.T, nc *nats.Conn, bucket string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	// Deletes follow results; on a loaded cluster they may take a while.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		st, err := js.Stream(ctx, "OBJ_"+bucket)
@@ -122,7 +123,10 @@ func waitBucketEmpty(t *testing.T, nc *nats.Conn, bucket string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("bucket %s still holds %+v (err %v)", bucket, info.State, err)
+			if err != nil {
+				t.Fatalf("bucket %s: %v", bucket, err)
+			}
+			t.Fatalf("bucket %s still holds %+v", bucket, info.State)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
