@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -80,9 +81,10 @@ func APICall(ctx context.Context, js jetstream.JetStream, call func(ctx context.
 	}
 }
 
-// refusalPoll is how often an attempt that has waited refusalGrace looks
-// at its connection's last error. Answers come in milliseconds, so the
-// usual call is over before the watcher's first look.
+// refusalGrace is how long an attempt waits before it first looks at its
+// connection's last error, and refusalPoll how often it looks again.
+// Answers come in milliseconds, so the usual call is over before the
+// first look, and costs one timer, no goroutine.
 const (
 	refusalGrace = 200 * time.Millisecond
 	refusalPoll  = 100 * time.Millisecond
@@ -90,38 +92,43 @@ const (
 
 // watchRefusal watches nc, while actx lasts, for a new permissions
 // violation on a JetStream API subject, and cancels the attempt when one
-// comes. The returned func reports it (nil if none) once the attempt is
-// over. A violation already recorded before the attempt is not this
-// attempt's: only a change of the last error counts.
+// comes. The returned func, called after cancel, reports it (nil if none).
+// A violation recorded before the attempt is not this attempt's: only a
+// change of the last error counts.
 func watchRefusal(actx context.Context, cancel context.CancelFunc, nc *nats.Conn) func() error {
 	if nc == nil {
 		return func() error { return nil }
 	}
 	before := nc.LastError()
-	var refusal error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		timer := time.NewTimer(refusalGrace)
-		defer timer.Stop()
-		for {
-			select {
-			case <-actx.Done():
-				return
-			case <-timer.C:
-			}
-			// jsAPIRefusal first: a refusal is a pointer, so the
-			// comparison after it cannot panic on an uncomparable error.
-			if err := nc.LastError(); jsAPIRefusal(err) && err != before {
-				refusal = fmt.Errorf("JetStream API request refused: %w", err)
-				cancel()
-				return
-			}
-			timer.Reset(refusalPoll)
+	var (
+		mu      sync.Mutex
+		refusal error
+		timer   *time.Timer
+	)
+	look := func() {
+		if actx.Err() != nil {
+			return
 		}
-	}()
+		// jsAPIRefusal first: a refusal is a pointer, so the comparison
+		// after it cannot panic on an uncomparable error.
+		if err := nc.LastError(); jsAPIRefusal(err) && err != before {
+			mu.Lock()
+			refusal = fmt.Errorf("JetStream API request refused: %w", err)
+			mu.Unlock()
+			cancel() // after the refusal is set: a call it ends sees it
+			return
+		}
+		mu.Lock()
+		timer.Reset(refusalPoll) // under mu: timer is set after AfterFunc returns
+		mu.Unlock()
+	}
+	mu.Lock()
+	timer = time.AfterFunc(refusalGrace, look)
+	mu.Unlock()
 	return func() error {
-		<-done // actx is cancelled by now: the watcher has returned or will
+		timer.Stop() // a look already running finds actx done and stops
+		mu.Lock()
+		defer mu.Unlock()
 		return refusal
 	}
 }
