@@ -181,7 +181,7 @@ func (rt *executor) run(ctx context.Context, j *job, h handler) {
 	j.mu.Unlock()
 	// Ack once the caller has receipted the results (confirm.go).
 	if j.nak {
-		rt.confirms.settle(j, string(nakDelay(retryNakDelay)))
+		rt.confirms.settle(j, string(wire.NakDelay(retryNakDelay)))
 	} else {
 		rt.confirms.settle(j, wire.AckOK)
 	}

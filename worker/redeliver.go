@@ -73,7 +73,7 @@ func (rt *executor) redeliver(j *job) bool {
 			// Not one of this message's tasks may run before its handed-back
 			// parts are known to be queued: the message comes back later.
 			rt.log.Warn("redelivered message: cannot publish its handed-back tasks again; retrying later", "msg", j.msgID, "err", err)
-			_ = rt.nc.Publish(j.msg.Reply, nakDelay(retryNakDelay))
+			_ = rt.nc.Publish(j.msg.Reply, wire.NakDelay(retryNakDelay))
 			return true
 		}
 	}
@@ -107,9 +107,4 @@ func (rt *executor) split(j *job, todo []span) error {
 		}
 	}
 	return nil
-}
-
-// nakDelay is a -NAK that asks for the next delivery after d.
-func nakDelay(d time.Duration) []byte {
-	return fmt.Appendf(nil, "%s {\"delay\": %d}", wire.AckNak, d.Nanoseconds())
 }

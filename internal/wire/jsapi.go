@@ -1,5 +1,10 @@
 package wire
 
+import (
+	"fmt"
+	"time"
+)
+
 // JetStream's words that procpool speaks by hand: the bodies of the
 // replies that settle a delivered message, and the subject that asks a
 // pull consumer for messages. They are JetStream's, not ours; they are
@@ -24,4 +29,10 @@ const (
 // of stream's durable consumer goes to.
 func ConsumerNextSubject(stream, consumer string) string {
 	return ConsumerNextPrefix + stream + "." + consumer
+}
+
+// NakDelay is the body of a -NAK that asks for the message to be
+// redelivered after d.
+func NakDelay(d time.Duration) []byte {
+	return fmt.Appendf(nil, "%s {\"delay\": %d}", AckNak, d.Nanoseconds())
 }
