@@ -89,6 +89,7 @@ type PipeEnd[T any] struct {
 
 	mu      sync.Mutex // guards peerEOF
 	peerEOF bool
+	eofWait time.Duration // the next wait of a marker met too early (pipe_eof.go); p.cur's lock
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -213,6 +214,7 @@ func openEnd[T any](nc *nats.Conn, id, end string, o options) (*PipeEnd[T], erro
 		stream:  pipeStreamPrefix + id,
 		subject: pipeSubjectPref + id + "." + end,
 		nc:      nc,
+		eofWait: eofFirstWait,
 	}
 	var err error
 	p.pub, err = newPublisher(nc, o.putWindow)
@@ -294,7 +296,9 @@ func (p *PipeEnd[T]) Flush(ctx context.Context) error {
 
 // Recv returns the next value the other end sent, waiting until there is
 // one or ctx ends. After the other end closed and every value it sent before
-// was received, Recv returns io.EOF. Recv on a closed end returns
+// was received, Recv returns io.EOF. On an end that several handles read,
+// each of them returns io.EOF, once no value sent before the close is still
+// out with another (docs/ipc.md). Recv on a closed end returns
 // [ErrClosed].
 func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 	var zero T
@@ -335,11 +339,14 @@ func (p *PipeEnd[T]) Recv(ctx context.Context) (T, error) {
 			return zero, wire.MarkUnavailable(fmt.Errorf("pool: pipe %s: recv: %w", p.Name(), err))
 		}
 		if isEOF(m) {
-			p.ack(m)
-			p.mu.Lock()
-			p.peerEOF = true
-			p.mu.Unlock()
-			return zero, io.EOF
+			eof, err := p.meetEOF(ctx, m) // pipe_eof.go
+			if err != nil {
+				return zero, err
+			}
+			if eof {
+				return zero, io.EOF
+			}
+			continue
 		}
 		items, ref, err := openMsg(m)
 		if err != nil {
