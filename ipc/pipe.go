@@ -468,7 +468,9 @@ func isEOF(m *nats.Msg) bool {
 // end of the stream is there, or the end is closed. It waits up to timeout
 // for that; a timeout <= 0 asks the broker once without waiting. Poll does
 // not keep the value it saw (an end outside Recv holds nothing): another
-// reader of this end may take it before this end's Recv does.
+// reader of this end may take it before this end's Recv does. Nor does it
+// look behind an end-of-stream marker: while a value sent before the marker
+// is still out with another reader, Recv waits for that value.
 func (p *PipeEnd[T]) Poll(timeout time.Duration) bool {
 	if p.closed.Load() {
 		return true
