@@ -38,7 +38,9 @@ var (
 	// It is also [ipc.ErrUnavailable], which queues and pipes return when
 	// the broker or its JetStream cannot answer, and it matches a
 	// [TaskError] of code "unavailable": a task whose stored argument the
-	// broker could not serve on any of its attempts.
+	// broker could not serve on any of its attempts. A call whose argument
+	// is too large for a message and that the broker could not store fails
+	// with it too.
 	ErrUnavailable = wire.ErrUnavailable
 	// ErrInvalidOption wraps every error from an invalid Option or MapOption
 	// (and from an invalid queue option: it is [ipc.ErrInvalidOption]).

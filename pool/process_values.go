@@ -34,7 +34,7 @@ func (p *Pool) storeProcessArg(ctx context.Context, task string, payload []byte)
 		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, len(payload), err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pool: start %s: store a %d-byte argument: %w", task, len(payload), err)
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: start %s: store a %d-byte argument: %w", task, len(payload), err))
 	}
 	return &ref, nil
 }

@@ -35,7 +35,9 @@ func (d *dispatcher) storeTask(ctx context.Context, task string, parts ...[]byte
 		return nil, fmt.Errorf("%w: %s: the value store has no room for a %d-byte argument: %w", ErrTooLarge, task, n, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pool: %s: store a %d-byte argument: %w", task, n, err)
+		// A broker that cannot serve the store is unavailable, as for the
+		// task's own publish (a chaos run met an untyped "disconnected").
+		return nil, wire.MarkUnavailable(fmt.Errorf("pool: %s: store a %d-byte argument: %w", task, n, err))
 	}
 	return &ref, nil
 }
