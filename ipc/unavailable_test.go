@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/ipc"
 	"github.com/procpool/procpool/pool"
 )
@@ -17,15 +18,7 @@ import (
 // pool.ErrUnavailable), not with a bare NATS error, and the text still
 // says what happened.
 func TestUnavailableBrokerIsErrUnavailable(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	ns := testutil.NATSServer(t, &server.Options{}) // no JetStream
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -48,16 +48,8 @@ func TestStoreTaskBrokerUnavailableIsTyped(t *testing.T) {
 	// A broker that answers no JetStream request ("no responders", as a
 	// node whose JetStream is down): refused for the value store's 5 s
 	// of retries, then unavailable.
-	bare, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bare.Start()
-	t.Cleanup(bare.Shutdown)
-	if !bare.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	_, err = storeVia(bare.ClientURL())
+	bare := testutil.NATSServer(t, &server.Options{}) // no JetStream
+	_, err := storeVia(bare.ClientURL())
 	if !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 		t.Fatalf("store without JetStream: %v, want ErrUnavailable before the context's end", err)
 	}

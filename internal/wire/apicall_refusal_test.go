@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/procpool/procpool/internal/testutil"
 	"github.com/procpool/procpool/internal/wire"
 )
 
@@ -17,19 +18,10 @@ import (
 // soon as it comes, each time it is asked, rather than wait out its
 // attempt and window (about 55 s) as if the cluster were electing.
 func TestAPICallReturnsPermissionRefusal(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
-		JetStream: true, StoreDir: t.TempDir(),
+	ns := testutil.NATSServer(t, &server.Options{JetStream: true, StoreDir: t.TempDir(),
 		Users: []*server.User{{Username: "limited", Password: "limited-password", Permissions: &server.Permissions{
 			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{"$JS.API.STREAM.CREATE.>"}},
 		}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
 	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("limited", "limited-password"),
 		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})) // the refusals are expected
 	if err != nil {
