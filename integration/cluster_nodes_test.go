@@ -335,10 +335,12 @@ func TestClusterTLSPermissions(t *testing.T) {
 		var whos []builtin.Who
 		var joiner *osProc
 		joinedAt := 0
-		// 180 tasks of 50 ms left for two workers: 4.5 s, room for the
-		// joiner to start on a loaded machine (at 20 ms, CI once finished
-		// the Map before it had fetched anything).
-		for w, err := range pool.IMap(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 50*time.Millisecond)), pool.WithChunksize(1)) {
+		// A window of 4 and no results taken until the joiner is up: the
+		// Map sends its remaining tasks only then, so the joiner is there
+		// for them however slowly it starts (with the default window all
+		// 200 were queued at once, and in CI the two first workers once
+		// finished them before the joiner fetched anything).
+		for w, err := range pool.IMap(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 50*time.Millisecond)), pool.WithChunksize(1), pool.WithWindow(4)) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -346,8 +348,6 @@ func TestClusterTLSPermissions(t *testing.T) {
 			if len(whos) == 20 {
 				joiner = c.worker(t, "worker-joiner", up[0], 1)
 				joinedAt = len(whos)
-				// Taking no results until it is up holds back the tasks
-				// the Map has not yet sent.
 				testutil.WaitFor(t, 30*time.Second, "the joiner's worker", func() bool {
 					return slices.ContainsFunc(p.Workers(), func(w pool.WorkerInfo) bool { return w.PPID == joiner.pid() })
 				})
