@@ -101,7 +101,11 @@ func TestRemoteWorkerJoinsMidMap(t *testing.T) {
 	var whos []builtin.Who
 	var joiner *osProc
 	var joinedAt int
-	for w, err := range pool.IMapUnordered(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 20*time.Millisecond)), pool.WithChunksize(1)) {
+	// A window of 8 and no results taken until the joiner is registered:
+	// the Map sends the rest only then, so "at once" is measured from the
+	// joiner being up, not from its process starting, which a loaded
+	// machine can make take longer than the whole backlog.
+	for w, err := range pool.IMapUnordered(ctx, p, builtin.Sleep, slices.Values(sleeps(n, 20*time.Millisecond)), pool.WithChunksize(1), pool.WithWindow(8)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,6 +113,9 @@ func TestRemoteWorkerJoinsMidMap(t *testing.T) {
 		if len(whos) == 30 {
 			joiner = startWorkerBinary(t, bin, "worker-joiner", 1, env...)
 			joinedAt = len(whos)
+			testutil.WaitFor(t, 30*time.Second, "the joiner's worker", func() bool {
+				return slices.ContainsFunc(p.Workers(), func(w pool.WorkerInfo) bool { return w.PPID == joiner.pid() })
+			})
 		}
 	}
 	checkWhos(t, whos, n)
