@@ -63,27 +63,25 @@ func TestServeMicroServiceAndDrain(t *testing.T) {
 		t.Fatalf("metadata %v", md)
 	}
 	// The service answers INFO as soon as it exists, a moment before its
-	// endpoints are added: ask until the control endpoint answers.
-	var m *nats.Msg
-	var err error
-	for {
-		m, err = nc.Request(ControlSubject("mt", "w.1", EndpointStatus), nil, 5*time.Second)
-		if err == nil {
-			break
+	// endpoints are added, one by one: ask each until it answers.
+	ask := func(subject string) *nats.Msg {
+		for {
+			m, err := nc.Request(subject, nil, 5*time.Second)
+			if err == nil {
+				return m
+			}
+			if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
+				t.Fatalf("%s: %v", subject, err)
+			}
+			time.Sleep(10 * time.Millisecond) // poll interval, bounded by deadline
 		}
-		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	m := ask(ControlSubject("mt", "w.1", EndpointStatus))
 	var beat wire.Beat
 	if err := json.Unmarshal(m.Data, &beat); err != nil || beat.ID != "w.1" || beat.PID != os.Getpid() || beat.RSS <= 0 || beat.Stopping {
 		t.Fatalf("status %s (%v)", m.Data, err)
 	}
-	m, err = nc.Request(ControlSubject("mt", "w.1", EndpointDrain), nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m = ask(ControlSubject("mt", "w.1", EndpointDrain))
 	var rep DrainReply
 	if err := json.Unmarshal(m.Data, &rep); err != nil || !rep.Draining || rep.WorkerID != "w.1" {
 		t.Fatalf("drain reply %s (%v)", m.Data, err)
