@@ -181,7 +181,7 @@ func (c *collector) onCalls(m *nats.Msg) {
 			continue
 		}
 		p.seen[key] = true
-		p.failures = append(p.failures, Failure{Failure: f, Caller: r.Caller})
+		p.failures = append(p.failures, makeFailure(r, f))
 	}
 	if len(p.failures) > keepFailures {
 		p.failures = append(p.failures[:0:0], p.failures[len(p.failures)-keepFailures:]...)
@@ -198,7 +198,8 @@ func (c *collector) onCalls(m *nats.Msg) {
 }
 
 func makeCall(r wire.CallsReport, cp wire.CallProgress) Call {
-	call := Call{CallProgress: cp, Caller: r.Caller, Host: r.Host, PID: r.PID}
+	call := Call{ID: cp.ID, Kind: cp.Kind, Task: cp.Task, Started: cp.Started, Done: cp.Done, Failed: cp.Failed,
+		Total: cp.Total, Ended: cp.Ended, Caller: r.Caller, Host: r.Host, PID: r.PID}
 	if el := r.Time.Sub(cp.Started).Seconds(); el > 0 {
 		call.Rate = float64(cp.Done) / el
 	}
@@ -206,6 +207,11 @@ func makeCall(r wire.CallsReport, cp wire.CallProgress) Call {
 		call.ETASeconds = float64(cp.Total-cp.Done) / call.Rate
 	}
 	return call
+}
+
+func makeFailure(r wire.CallsReport, f wire.Failure) Failure {
+	return Failure{Seq: f.Seq, Time: f.Time, Task: f.Task, Code: f.Code, Message: f.Message, Stack: f.Stack,
+		Worker: f.Worker, PID: f.PID, Host: f.Host, Attempt: f.Attempt, Caller: r.Caller}
 }
 
 // tick queries the streams, ages what it holds and adds a chart point.

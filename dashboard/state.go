@@ -1,10 +1,6 @@
 package dashboard
 
-import (
-	"time"
-
-	"github.com/procpool/procpool/internal/wire"
-)
+import "time"
 
 // State is what the page shows, pushed to it once a second and served as
 // JSON at /api/state.
@@ -62,12 +58,19 @@ type Series struct {
 
 // Call is one Map or IMap call of a caller, in flight or recently ended.
 type Call struct {
-	wire.CallProgress
-	Caller     string  `json:"caller"`
-	Host       string  `json:"host"`
-	PID        int     `json:"pid"`
-	Rate       float64 `json:"rate"`                  // items per second since it started
-	ETASeconds float64 `json:"eta_seconds,omitempty"` // at that rate; 0 when unknown or ended
+	ID         uint64    `json:"id"`   // unique within the caller
+	Kind       string    `json:"kind"` // "map", "imap" or "imap_unordered"
+	Task       string    `json:"task"`
+	Started    time.Time `json:"started"`
+	Done       int64     `json:"done"`   // items completed, failed ones included
+	Failed     int64     `json:"failed"` // items completed with an error
+	Total      int64     `json:"total"`  // -1 while an IMap's input has not ended
+	Ended      bool      `json:"ended,omitempty"`
+	Caller     string    `json:"caller"`
+	Host       string    `json:"host"`
+	PID        int       `json:"pid"`
+	Rate       float64   `json:"rate"`                  // items per second since it started
+	ETASeconds float64   `json:"eta_seconds,omitempty"` // at that rate; 0 when unknown or ended
 }
 
 // Caller is one program submitting work, from its calls reports.
@@ -85,8 +88,17 @@ type Caller struct {
 
 // Failure is one failed task result, as a caller received it.
 type Failure struct {
-	wire.Failure
-	Caller string `json:"caller"`
+	Seq     uint64    `json:"seq"` // increasing within the caller
+	Time    time.Time `json:"time"`
+	Task    string    `json:"task"`
+	Code    string    `json:"code"` // a pool.TaskError code
+	Message string    `json:"message"`
+	Stack   string    `json:"stack,omitempty"`
+	Worker  string    `json:"worker,omitempty"`
+	PID     int       `json:"pid,omitempty"`
+	Host    string    `json:"host,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
+	Caller  string    `json:"caller"`
 }
 
 // Stream is a queue or pipe on the broker.
