@@ -52,32 +52,22 @@ func (v *Values) objects(ctx context.Context) (*Objects, error) {
 	return o, nil
 }
 
-// openAttempt bounds one attempt to bind to the bucket: a few JetStream
-// API requests, each answered in milliseconds when it is answered at all.
-const openAttempt = 10 * time.Second
-
-// openObjects is OpenObjects in attempts of openAttempt, started again
-// until ctx ends when one misses its deadline, and for up to retryWindow
-// when one fails: a request whose reply was lost in a leader change would
-// otherwise hold it for all of ctx (a caller's call, minutes: the chaos
-// run's seed 7 hung a large Apply 2 minutes this way, issue 18).
+// openObjects is OpenObjects asked through wire.APICall, as every
+// JetStream API request of ipc is: an attempt whose reply is lost in a
+// leader change is bounded (wire.APIAttempt) and made again, and so is
+// one that fails while the cluster or the connection changes, for
+// wire.APIWindow. Given the caller's whole context, a lost lookup hung a
+// large Apply 2 minutes in a chaos run (seed 7, issue 18); given only a
+// few seconds, a connection that kept dropping failed one ("nats: server
+// is disconnected") while the task's own publish rode it out.
 func openObjects(ctx context.Context, js jetstream.JetStream, bucket string, cfg ObjectsConfig) (*Objects, error) {
-	var retry retrying // objects.go
-	for {
-		actx, cancel := context.WithTimeout(ctx, openAttempt)
-		o, err := OpenObjects(actx, js, bucket, cfg)
-		stalled := err != nil && actx.Err() != nil && ctx.Err() == nil
-		cancel()
-		switch {
-		case err == nil || ctx.Err() != nil:
-			return o, err
-		case stalled:
-			continue
-		}
-		if !retry.again(ctx) {
-			return nil, err
-		}
-	}
+	var o *Objects
+	err := wire.APICall(ctx, js, func(actx context.Context) error {
+		var err error
+		o, err = OpenObjects(actx, js, bucket, cfg)
+		return err
+	})
+	return o, err
 }
 
 // Put stores the concatenation of parts: as a file in the value directory
