@@ -27,7 +27,9 @@ caller processes (this binary, re-executed as 'procpool chaos caller')
 running Map, IMap with an early break, ApplyAsync with Get timeouts and
 cancellations, large values, pipes and a queue shared between them. For D,
 a nemesis driven by S kills, pauses, restarts and partitions brokers (one
-of three at a time), worker processes, worker hosts and callers. Then it
+of three at a time), worker processes, worker hosts and callers; with
+--lossy, it also makes links drop a share of their packets, or all they
+receive (a one-way partition). Then it
 checks the history: one outcome per task, executions within MaxAttempts
 and repeated only around a fault, every queue item got, recovery within a
 bound, worker hosts that stop within their bound, no process left behind.
@@ -59,6 +61,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&cfg.Worker, "worker", "", "the procpool-worker `binary` (default: beside this one, else on PATH)")
 	fs.StringVar(&cfg.Dir, "dir", "", "keep the run's stores, logs and history in this existing `directory` (default: a temporary one, kept only when a violation is found)")
 	fs.BoolVar(&cfg.NoNetns, "no-netns", false, "stay on loopback even where network namespaces are available")
+	fs.BoolVar(&cfg.Lossy, "lossy", false, "add lossy links and one-way partitions to the faults (needs network namespaces and nft)")
 	fs.DurationVar(&cfg.RecoveryBound, "recovery-bound", 2*time.Minute, "how long the system may take to recover once the nemesis stops")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object on the last line")
 	if err := fs.Parse(args); err != nil {
@@ -112,7 +115,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // printChaos is the human summary of a run.
 func printChaos(w io.Writer, rep *chaos.Report) {
-	fmt.Fprintf(w, "chaos run, seed %d, nemesis for %s, network namespaces: %v\n", rep.Seed, rep.Duration, rep.Netns)
+	fmt.Fprintf(w, "chaos run, seed %d, nemesis for %s, network namespaces: %v, lossy links: %v\n", rep.Seed, rep.Duration, rep.Netns, rep.Lossy)
 	for _, s := range rep.Skipped {
 		fmt.Fprintln(w, "  skipped:", s)
 	}

@@ -37,6 +37,13 @@ type Config struct {
 	// NoNetns keeps everything on loopback even when network namespaces
 	// are available (no partitions then).
 	NoNetns bool
+	// Lossy adds lossy links to the faults: a node's or a worker host's
+	// link drops 10 to 40 % of its packets both ways, or everything it
+	// receives (a one-way partition), for a while. It needs network
+	// namespaces and nft(8) (netns_lossy.go), and fails the run without
+	// them. Off by default, so that a seed replays the same faults as
+	// before it existed.
+	Lossy bool
 	// RecoveryBound is how long the system may take, once the nemesis has
 	// stopped and then the callers have finished, to have every node
 	// answering, every worker back and nothing pending in the task stream
@@ -53,6 +60,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("chaos: Duration %s: want a positive duration", c.Duration)
 	case c.Procpool == "" || c.Worker == "":
 		return errors.New("chaos: Procpool and Worker binaries are required")
+	case c.Lossy && c.NoNetns:
+		return errors.New("chaos: Lossy needs network namespaces, and NoNetns asks for none")
 	case c.Processes < 0 || c.Callers < 0 || c.RecoveryBound < 0:
 		return errors.New("chaos: negative Processes, Callers or RecoveryBound")
 	}
@@ -84,6 +93,7 @@ type Report struct {
 	Seed     uint64        `json:"seed"`
 	Duration time.Duration `json:"duration_ns"`
 	Netns    bool          `json:"netns"`   // namespaces and partitions were used
+	Lossy    bool          `json:"lossy"`   // lossy links and one-way partitions too
 	Skipped  []string      `json:"skipped"` // what this machine could not do, and why
 	// Tasks is the number of distinct tasks submitted; Outcomes counts
 	// their outcomes by kind ("ok", "worker_lost", "timeout", ...).

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +21,10 @@ const (
 	faultHostKill      = "host-kill"      // SIGKILL a worker host and its processes, restart it
 	faultHostTerm      = "host-term"      // SIGTERM a worker host (its stop bound is checked), restart it
 	faultHostPartition = "host-partition" // a worker host's link down, then up
+	faultNodeLossy     = "node-lossy"     // a node's link drops 10-40 % of its packets (Config.Lossy)
+	faultNodeOneWay    = "node-one-way"   // a node's link drops all it receives (Config.Lossy)
+	faultHostLossy     = "host-lossy"     // a worker host's link drops 10-40 % of its packets (Config.Lossy)
+	faultHostOneWay    = "host-one-way"   // a worker host's link drops all it receives (Config.Lossy)
 	faultCallerKill    = "caller-kill"    // SIGKILL a caller, start a new one
 	faultCallerCut     = "caller-cut"     // a caller's connection cut (forced reconnect)
 )
@@ -55,6 +60,9 @@ func (r *run) brokerTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 	if r.net != nil {
 		kinds = append(kinds, faultNodePartition)
 	}
+	if r.cfg.Lossy { // after the others: a seed's faults without Lossy are unchanged
+		kinds = append(kinds, faultNodeLossy, faultNodeOneWay)
+	}
 	for {
 		pause(ctx, between(rnd, time.Second, 5*time.Second))
 		if ctx.Err() != nil || time.Now().After(until) {
@@ -81,6 +89,10 @@ func (r *run) brokerTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 		}
 		kind := kinds[rnd.IntN(len(kinds))]
 		down := between(rnd, time.Second, 8*time.Second)
+		in, out := r.lossOf(rnd, kind)
+		if in > 0 {
+			note = strings.TrimPrefix(fmt.Sprintf("%s, drops %d%% in, %d%% out", note, in, out), ", ")
+		}
 		f := Fault{Kind: kind, Target: n.name, Start: time.Now(), Note: note}
 		r.logf("nemesis: %s %s %s for %s", kind, n.name, note, down.Round(time.Millisecond))
 		switch kind {
@@ -98,6 +110,8 @@ func (r *run) brokerTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 			_ = r.net.cut(n.name)
 			pause(ctx, down)
 			_ = r.net.heal(n.name)
+		case faultNodeLossy, faultNodeOneWay:
+			r.degraded(ctx, n.name, in, out, down)
 		}
 		f.End = time.Now()
 		r.addFault(f)
@@ -115,6 +129,9 @@ func (r *run) othersTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 	kinds := []string{faultWorkerKill, faultWorkerKill, faultHostKill, faultHostTerm, faultCallerKill, faultCallerCut, faultCallerCut}
 	if r.net != nil {
 		kinds = append(kinds, faultHostPartition, faultHostPartition)
+	}
+	if r.cfg.Lossy {
+		kinds = append(kinds, faultHostLossy, faultHostOneWay)
 	}
 	for {
 		pause(ctx, between(rnd, 500*time.Millisecond, 4*time.Second))
@@ -158,6 +175,13 @@ func (r *run) othersTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 			_ = r.net.cut(h.name)
 			pause(ctx, down)
 			_ = r.net.heal(h.name)
+		case faultHostLossy, faultHostOneWay:
+			f.Target = h.name
+			down := between(rnd, 2*time.Second, 10*time.Second)
+			in, out := r.lossOf(rnd, kind)
+			f.Note = fmt.Sprintf("drops %d%% in, %d%% out", in, out)
+			r.logf("nemesis: %s %s (%s) for %s", kind, h.name, f.Note, down.Round(time.Millisecond))
+			r.degraded(ctx, h.name, in, out, down)
 		case faultCallerKill:
 			f.Target = c.id
 			r.logf("nemesis: %s %s", kind, c.id)
@@ -179,5 +203,33 @@ func (r *run) othersTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 func (r *run) restartHost(h *host) {
 	if err := r.startHost(h); err != nil {
 		r.violate("nemesis", fmt.Sprintf("restart %s: %v", h.name, err))
+	}
+}
+
+// lossOf is the share of packets a lossy fault of kind drops on the way
+// in and out (0, 0 for other kinds): the same random share both ways, or
+// everything received for a one-way partition.
+func (r *run) lossOf(rnd *rand.Rand, kind string) (in, out int) {
+	switch kind {
+	case faultNodeLossy, faultHostLossy:
+		pct := 10 + rnd.IntN(31)
+		return pct, pct
+	case faultNodeOneWay, faultHostOneWay:
+		return 100, 0
+	}
+	return 0, 0
+}
+
+// degraded makes role's link lossy for d. A rule that cannot be set or
+// removed is a violation of the run itself, as a node that cannot be
+// restarted: the faults it reports would not be the faults applied.
+func (r *run) degraded(ctx context.Context, role string, in, out int, d time.Duration) {
+	if err := r.net.degrade(role, in, out); err != nil {
+		r.violate("nemesis", fmt.Sprintf("degrade %s's link: %v", role, err))
+		return
+	}
+	pause(ctx, d)
+	if err := r.net.restore(role); err != nil {
+		r.violate("nemesis", fmt.Sprintf("restore %s's link: %v", role, err))
 	}
 }

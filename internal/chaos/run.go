@@ -108,6 +108,15 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	}
 	rep.Netns = r.net != nil
 	defer r.teardown()
+	if cfg.Lossy {
+		if r.net == nil {
+			return nil, fmt.Errorf("chaos: Lossy needs network namespaces: %s", why)
+		}
+		if lossWhy := r.net.lossyAvailable("h1"); lossWhy != "" {
+			return nil, fmt.Errorf("chaos: Lossy: %s", lossWhy)
+		}
+		rep.Lossy = true
+	}
 
 	snapCtx, stopSnap := context.WithCancel(ctx)
 	defer stopSnap()
