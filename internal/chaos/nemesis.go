@@ -180,7 +180,7 @@ func (r *run) othersTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 			down := between(rnd, 2*time.Second, 10*time.Second)
 			in, out := r.lossOf(rnd, kind)
 			f.Note = fmt.Sprintf("drops %d%% in, %d%% out", in, out)
-			r.logf("nemesis: %s %s (%s) for %s", kind, h.name, f.Note, down.Round(time.Millisecond))
+			r.logf("nemesis: %s %s %s for %s", kind, h.name, f.Note, down.Round(time.Millisecond))
 			r.degraded(ctx, h.name, in, out, down)
 		case faultCallerKill:
 			f.Target = c.id
