@@ -165,14 +165,3 @@ func workerPIDs(p *pool.Pool) []int {
 	}
 	return out
 }
-
-// skipOutsideCI skips for a missing tool on a developer's machine, but fails
-// in CI (CI=true), whose .ci/run installs the tool: there a skip would hide
-// a test that must run.
-func skipOutsideCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}

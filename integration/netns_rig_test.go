@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/procpool/procpool/internal/testutil"
 )
 
 // netnsStar makes a network namespace for a broker and one for each of
@@ -18,7 +20,7 @@ import (
 func netnsStar(t *testing.T, tag string, roles ...string) (ns, brokerAddr map[string]string) {
 	t.Helper()
 	if _, err := exec.LookPath("ip"); err != nil {
-		skipOutsideCI(t, "no ip(8) (iproute2) on this machine")
+		testutil.SkipOutsideCI(t, "no ip(8) (iproute2) on this machine")
 	}
 	id := fmt.Sprintf("%04x", rand.IntN(1<<16))
 	ns = map[string]string{"broker": "pp-" + tag + "b-" + id}

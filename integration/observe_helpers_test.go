@@ -59,7 +59,7 @@ func natsCLI(t *testing.T) string {
 	ctx := testutil.Ctx(t, 10*time.Minute)
 	out, err := exec.CommandContext(ctx, "go", "install", "github.com/nats-io/natscli/nats@v0.5.0").CombinedOutput()
 	if err != nil {
-		skipOutsideCI(t, "the nats CLI is not on PATH and `go install github.com/nats-io/natscli/nats@v0.5.0` failed (%v): %s", err, out)
+		testutil.SkipOutsideCI(t, "the nats CLI is not on PATH and `go install github.com/nats-io/natscli/nats@v0.5.0` failed (%v): %s", err, out)
 	}
 	return gobin
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procpool/procpool/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,10 +19,10 @@ import (
 // datagrams, and restore gives the link back whole.
 func TestLossyLink(t *testing.T) {
 	if why := netnsAvailable(); why != "" {
-		skipOutsideCI(t, "network namespaces: %s", why)
+		testutil.SkipOutsideCI(t, "network namespaces: %s", why)
 	}
 	if _, err := exec.LookPath("nft"); err != nil {
-		skipOutsideCI(t, "no nft(8) (nftables)")
+		testutil.SkipOutsideCI(t, "no nft(8) (nftables)")
 	}
 	n, err := setupNetwork([]string{"h1"})
 	if err != nil {
@@ -164,12 +165,4 @@ func inNetns(t *testing.T, ns string, f func()) {
 
 func setns(f *os.File) error {
 	return unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
-}
-
-func skipOutsideCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
 }

@@ -1,7 +1,8 @@
 // Package testutil holds the helpers that the tests of several packages
 // share: polling for a condition or an error, a buffer safe for concurrent
 // use, an in-process broker, free loopback ports, probes of this
-// machine's addresses and listeners, and killing a process. Only tests
+// machine's addresses and listeners, killing a process, and skipping
+// only outside CI. Only tests
 // import it (pools for tests: package pooltest).
 package testutil
 
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -150,4 +152,15 @@ func WaitErr(errs <-chan error, target error, d time.Duration) error {
 			return fmt.Errorf("no %v reported within %s", target, d)
 		}
 	}
+}
+
+// SkipOutsideCI skips tb for a reason the machine gives (no root, a tool
+// missing), but fails it in CI (the CI environment variable set), whose
+// machine must offer what the test needs: there a skip would hide it.
+func SkipOutsideCI(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("CI: "+format, args...)
+	}
+	tb.Skipf(format, args...)
 }
