@@ -12,7 +12,8 @@
 // and no process left behind.
 //
 // Files: cluster.go (the brokers), hosts.go (the worker hosts), netns.go
-// (namespaces, bridge, partitions), proc.go (processes), callers.go (the
+// (namespaces, bridge, partitions), netns_lossy.go (lossy links and
+// one-way partitions, with Config.Lossy), proc.go (processes), callers.go (the
 // caller processes, seen from the run), workload.go (what a caller process
 // does), nemesis.go (the faults), history.go (the record), check.go (the
 // verdict), run.go (the whole run). The engine needs Linux (/proc,

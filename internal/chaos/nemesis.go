@@ -89,7 +89,7 @@ func (r *run) brokerTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 		}
 		kind := kinds[rnd.IntN(len(kinds))]
 		down := between(rnd, time.Second, 8*time.Second)
-		in, out := r.lossOf(rnd, kind)
+		in, out := lossOf(rnd, kind)
 		if in > 0 {
 			note = strings.TrimPrefix(fmt.Sprintf("%s, drops %d%% in, %d%% out", note, in, out), ", ")
 		}
@@ -178,7 +178,7 @@ func (r *run) othersTrack(ctx context.Context, rnd *rand.Rand, until time.Time) 
 		case faultHostLossy, faultHostOneWay:
 			f.Target = h.name
 			down := between(rnd, 2*time.Second, 10*time.Second)
-			in, out := r.lossOf(rnd, kind)
+			in, out := lossOf(rnd, kind)
 			f.Note = fmt.Sprintf("drops %d%% in, %d%% out", in, out)
 			r.logf("nemesis: %s %s %s for %s", kind, h.name, f.Note, down.Round(time.Millisecond))
 			r.degraded(ctx, h.name, in, out, down)
@@ -209,7 +209,7 @@ func (r *run) restartHost(h *host) {
 // lossOf is the share of packets a lossy fault of kind drops on the way
 // in and out (0, 0 for other kinds): the same random share both ways, or
 // everything received for a one-way partition.
-func (r *run) lossOf(rnd *rand.Rand, kind string) (in, out int) {
+func lossOf(rnd *rand.Rand, kind string) (in, out int) {
 	switch kind {
 	case faultNodeLossy, faultHostLossy:
 		pct := 10 + rnd.IntN(31)
