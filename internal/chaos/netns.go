@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // network puts each broker node and worker host in a network namespace of
@@ -36,8 +38,14 @@ func netnsAvailable() string {
 	return ""
 }
 
+// netCmdBound bounds one ip(8) or nft(8) command: each answers in
+// milliseconds, and the nemesis must not wait forever on one that hangs.
+const netCmdBound = 30 * time.Second
+
 func ipCmd(args ...string) error {
-	out, err := exec.Command("ip", args...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), netCmdBound)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}

@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -20,7 +21,9 @@ const lossTable = "ppchaos" // the nftables table a degraded link holds
 
 // nftCmd runs nft(8) in role's namespace with script on its stdin.
 func (n *network) nftCmd(role, script string, args ...string) error {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", n.ns[role], "nft"}, args...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), netCmdBound)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.ns[role], "nft"}, args...)...)
 	cmd.Stdin = strings.NewReader(script)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
